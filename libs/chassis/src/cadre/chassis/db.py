@@ -1,0 +1,172 @@
+"""One database per service: engines, migrations and the unit of work.
+
+SQLite by default (WAL, synchronous FULL, writers serialized with BEGIN IMMEDIATE) and
+PostgreSQL by URL. Work runs on a small thread pool so the event loop never blocks on
+the database; each use case is one hop, not one per statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from cadre.chassis import context as request_context
+from cadre.chassis import deadlines, faults
+from cadre.chassis.events import PendingEvent, build_event
+from cadre.chassis.tables import audit_log, outbox
+from google.protobuf.message import Message
+from sqlalchemy import Connection, Engine, create_engine, event, insert
+from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_engine(url: str, *, synchronous: str, immediate: bool) -> Engine:
+    path = url.split("///", 1)[-1]
+    if path and path != url:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the write lock up front, so two writers never deadlock upgrading.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class UnitOfWork:
+    """One transaction: the state change, its outbox rows and its audit rows commit together."""
+
+    def __init__(self, connection: Connection, source: str) -> None:
+        self.connection = connection
+        self._source = source
+        self.events: list[PendingEvent] = []
+
+    def publish(self, *, event_type: str, entity: str, payload: Message) -> None:
+        self.events.append(
+            build_event(source=self._source, event_type=event_type, entity=entity, payload=payload)
+        )
+
+    def audit(self, *, action: str, entity: str, before: object, after: object) -> None:
+        who = request_context.current()
+        self.connection.execute(
+            insert(audit_log).values(
+                occurred_at=datetime.now(UTC),
+                actor=who.actor,
+                acting_under=who.acting_under,
+                action=action,
+                entity=entity,
+                before=None if before is None else json.dumps(before, sort_keys=True, default=str),
+                after=None if after is None else json.dumps(after, sort_keys=True, default=str),
+                request_id=who.request_id,
+            )
+        )
+
+    def _flush_events(self) -> None:
+        if not self.events:
+            return
+        self.connection.execute(
+            insert(outbox),
+            [
+                {
+                    "event_id": e.event_id,
+                    "event_type": e.event_type,
+                    "entity": e.entity,
+                    "envelope": e.envelope,
+                    "created_at": e.occurred_at,
+                }
+                for e in self.events
+            ],
+        )
+
+
+class Database:
+    def __init__(self, url: str, *, source: str, sqlite_synchronous: str = "FULL", threads: int = 8) -> None:
+        self.url = url
+        self.source = source
+        if is_sqlite(url):
+            self.engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=True)
+            self.read_engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=False)
+        else:
+            self.engine = create_engine(url, pool_size=threads, max_overflow=threads, pool_pre_ping=True)
+            self.read_engine = self.engine
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{source}-db")
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    def on_commit_with_events(self, listener: Callable[[], None]) -> None:
+        """Called (from a worker thread) after a commit that wrote outbox rows."""
+        self._commit_listeners.append(listener)
+
+    def migrate(self, service_versions: Path) -> None:
+        """Brings the chassis tables and the service's own tables to their newest revision."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("version_locations", f"{MIGRATIONS / 'versions'} {service_versions}")
+        config.set_main_option("path_separator", "space")
+        engine = self.engine
+        if is_sqlite(self.url):
+            # DDL under WAL with a plain connection; no IMMEDIATE transaction games needed.
+            engine = create_engine(self.url, poolclass=NullPool)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "heads")
+        if engine is not self.engine:
+            engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        with self.engine.connect() as connection:
+            with connection.begin():
+                unit = UnitOfWork(connection, self.source)
+                yield unit
+                unit._flush_events()
+                deadlines.check_not_expired()
+                faults.crash_point("before_commit")
+            faults.crash_point("after_commit")
+        if unit.events:
+            for listener in self._commit_listeners:
+                listener()
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        with self.read_engine.connect() as connection, connection.begin():
+            yield connection
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Runs blocking database work on the pool, carrying the caller's context along."""
+        loop = asyncio.get_running_loop()
+        ctx = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, ctx.run, work, *args)
+
+    def dispose(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

@@ -1,0 +1,75 @@
+"""Building and reading `cadre.events.v1.Envelope`, and the trace context it carries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cadre.events.v1 import envelope_pb2
+from google.protobuf import any_pb2, symbol_database
+from google.protobuf.message import DecodeError, Message
+from opentelemetry import propagate
+from opentelemetry.context import Context
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event raised inside a unit of work, written to the outbox when it commits."""
+
+    event_type: str
+    entity: str
+    envelope: bytes
+    event_id: str
+    occurred_at: datetime
+
+
+def build_event(*, source: str, event_type: str, entity: str, payload: Message) -> PendingEvent:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    occurred_at = datetime.now(UTC)
+    packed = any_pb2.Any()
+    packed.Pack(payload)
+    event_id = str(uuid.uuid4())
+    envelope = envelope_pb2.Envelope(
+        id=event_id,
+        type=event_type,
+        source=source,
+        subject=entity,
+        trace_context=carrier,
+        payload=packed,
+    )
+    envelope.occurred_at.FromDatetime(occurred_at)
+    return PendingEvent(event_type, entity, envelope.SerializeToString(), event_id, occurred_at)
+
+
+class MalformedEvent(ValueError):
+    """A message on the bus that is not a readable Cadre event; it gets parked."""
+
+
+def parse_envelope(data: bytes) -> envelope_pb2.Envelope:
+    envelope = envelope_pb2.Envelope()
+    try:
+        envelope.ParseFromString(data)
+    except DecodeError as error:
+        raise MalformedEvent(f"not a cadre.events.v1.Envelope: {error}") from None
+    if not envelope.id or not envelope.type or not envelope.payload.type_url:
+        raise MalformedEvent("envelope lacks id, type or payload")
+    return envelope
+
+
+def unpack_payload(envelope: envelope_pb2.Envelope) -> Message:
+    """The payload as its generated message class (the contracts must be imported)."""
+    full_name = envelope.payload.type_url.rsplit("/", 1)[-1]
+    try:
+        message_class = symbol_database.Default().GetSymbol(full_name)
+    except KeyError:
+        raise MalformedEvent(f"unknown payload type {full_name}") from None
+    message = message_class()
+    if not envelope.payload.Unpack(message):
+        raise MalformedEvent(f"payload does not decode as {full_name}")
+    return message
+
+
+def trace_context_of(envelope: envelope_pb2.Envelope) -> Context:
+    return propagate.extract(dict(envelope.trace_context))

@@ -1,0 +1,100 @@
+"""The chassis's server interceptor: request context, deadlines and the error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from cadre.chassis import context as request_context
+from cadre.chassis import deadlines
+from cadre.chassis.errors import DomainError
+from cadre.chassis.grpc_errors import internal_status, to_status
+from grpc.aio import AbortError
+from opentelemetry import trace
+
+log = logging.getLogger("cadre.rpc")
+
+
+class ChassisInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, *, domain: str) -> None:
+        self._domain = domain
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(("/grpc.health", "/grpc.reflection")):
+            return handler
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(handler.stream_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _bind(self, request: Any, context: grpc.aio.ServicerContext, method: str) -> tuple[Any, Any]:
+        request_id = getattr(request, "request_id", "") if hasattr(request, "DESCRIPTOR") else ""
+        return (
+            deadlines.set_remaining(context.time_remaining()),
+            request_context.bind(request_context.RequestContext(request_id=request_id, method=method)),
+        )
+
+    async def _fail(self, context: grpc.aio.ServicerContext, error: Exception, method: str) -> None:
+        if isinstance(error, DomainError):
+            log.info("%s failed: %s", method, error)
+            await context.abort_with_status(to_status(error, domain=self._domain))
+        span_context = trace.get_current_span().get_span_context()
+        trace_id = format(span_context.trace_id, "032x") if span_context.is_valid else "none"
+        log.exception("%s crashed", method)
+        await context.abort_with_status(internal_status(domain=self._domain, trace_id=trace_id))
+
+    def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            deadline_token, context_token = self._bind(request, context, method)
+            try:
+                return await behavior(request, context)
+            except AbortError:
+                raise
+            except Exception as error:
+                await self._fail(context, error, method)
+            finally:
+                request_context.reset(context_token)
+                deadlines.reset(deadline_token)
+
+        return guarded
+
+    def _streaming(
+        self, behavior: Callable[..., AsyncIterator[Any]], method: str
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            deadline_token, context_token = self._bind(request, context, method)
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except AbortError:
+                raise
+            except Exception as error:
+                await self._fail(context, error, method)
+            finally:
+                request_context.reset(context_token)
+                deadlines.reset(deadline_token)
+
+        return guarded

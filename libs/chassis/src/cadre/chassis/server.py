@@ -1,0 +1,181 @@
+"""The process around a service: gRPC server, health, reflection, relay, consumers, shutdown.
+
+Health tells the truth: NOT_SERVING until the database answers and the event bus is
+connected with its stream in place, and NOT_SERVING again as soon as SIGTERM arrives,
+before in-flight calls drain (RELIABILITY R12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+from cadre.chassis.bus import EventBus
+from cadre.chassis.consumer import DurableConsumer, Handler
+from cadre.chassis.db import Database
+from cadre.chassis.interceptors import ChassisInterceptor
+from cadre.chassis.relay import OutboxRelay
+from cadre.chassis.settings import ServiceSettings
+from cadre.chassis.telemetry import setup_logging, setup_tracing
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+
+AddServicer = Callable[[Any, grpc.aio.Server], None]
+
+
+class ServiceHost:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        setup_logging(settings.service_name, level=settings.log_level, fmt=settings.log_format)
+        self._tracer_provider = setup_tracing(settings.service_name)
+        self.db = Database(
+            settings.resolved_database_url,
+            source=settings.service_name,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            threads=settings.db_threads,
+        )
+        SQLAlchemyInstrumentor().instrument(engine=self.db.engine)
+        if self.db.read_engine is not self.db.engine:
+            SQLAlchemyInstrumentor().instrument(engine=self.db.read_engine)
+        self.bus = EventBus(settings.nats_url, name=f"cadre-{settings.service_name}")
+        self.relay = OutboxRelay(
+            self.db,
+            self.bus,
+            stream=settings.stream_name,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+            republish_window=settings.relay_republish_window_seconds,
+            retention=timedelta(hours=settings.outbox_retention_hours),
+        )
+        self.health = health.aio.HealthServicer()
+        self.consumers: list[DurableConsumer] = []
+        self._services: list[tuple[AddServicer, Any, str]] = []
+        self._shutdown = asyncio.Event()
+        self.bound_port = 0
+
+    def migrate(self, service_versions: Path) -> None:
+        self.db.migrate(service_versions)
+
+    def add_service(self, add: AddServicer, servicer: Any, full_name: str) -> None:
+        self._services.append((add, servicer, full_name))
+
+    def add_consumer(
+        self, *, name: str, stream: str, subjects: list[str], handler: Handler
+    ) -> DurableConsumer:
+        s = self.settings
+        consumer = DurableConsumer(
+            db=self.db,
+            bus=self.bus,
+            name=name,
+            stream=stream,
+            subjects=subjects,
+            handler=handler,
+            batch_size=s.consumer_batch_size,
+            max_deliver=s.consumer_max_deliver,
+            ack_wait=s.consumer_ack_wait_seconds,
+            backoff=s.consumer_backoff_seconds,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def _set_health(self, status: int) -> Awaitable[None]:
+        async def apply() -> None:
+            for name in ["", *(full for _, _, full in self._services)]:
+                await self.health.set(name, status)  # type: ignore[arg-type]
+
+        return apply()
+
+    async def _become_ready(self) -> None:
+        await self.db.run(self._ping_database)
+        await self.bus.connect()
+        await self.bus.ensure_stream(
+            name=self.settings.stream_name,
+            subjects=[f"{self.settings.subject_prefix}.>"],
+            replicas=self.settings.stream_replicas,
+            duplicate_window=self.settings.stream_duplicate_window_seconds,
+        )
+        for consumer in self.consumers:
+            await consumer.ensure()
+
+    def _ping_database(self) -> None:
+        with self.db.reader() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def request_shutdown(self) -> None:
+        self._shutdown.set()
+
+    async def serve(self) -> None:
+        s = self.settings
+        interceptors = [
+            aio_server_interceptor(tracer_provider=self._tracer_provider),
+            ChassisInterceptor(domain=f"{s.service_name}.cadre.dev"),
+        ]
+        server = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", s.max_message_bytes),
+                ("grpc.max_send_message_length", s.max_message_bytes),
+            ],
+        )
+        for add, servicer, _ in self._services:
+            add(servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        reflection.enable_server_reflection(
+            [*(full for _, _, full in self._services), health.SERVICE_NAME, reflection.SERVICE_NAME],
+            server,
+        )
+        address = f"{s.grpc_host}:{s.resolved_grpc_port}"
+        self.bound_port = server.add_insecure_port(address)
+        if not self.bound_port:
+            raise SystemExit(f"{s.service_name}: cannot listen on {address} (CADRE_GRPC_PORT)")
+        await server.start()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_shutdown)
+        log.info("%s listening on %s:%d", s.service_name, s.grpc_host, self.bound_port)
+
+        ready = asyncio.create_task(self._become_ready())
+        stop = asyncio.create_task(self._shutdown.wait())
+        await asyncio.wait({ready, stop}, return_when=asyncio.FIRST_COMPLETED)
+        tasks: list[asyncio.Task[None]] = []
+        if ready.done() and ready.exception() is None:
+            await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+            log.info("%s serving", s.service_name)
+            tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            tasks.extend(asyncio.create_task(c.run(), name=c.name) for c in self.consumers)
+        elif ready.done():
+            log.error("%s could not become ready: %s", s.service_name, ready.exception())
+            self._shutdown.set()
+        await self._shutdown.wait()
+        ready.cancel()
+        await self._drain(server, tasks)
+
+    async def _drain(self, server: grpc.aio.Server, tasks: list[asyncio.Task[None]]) -> None:
+        s = self.settings
+        log.info("%s shutting down: NOT_SERVING, draining in-flight calls", s.service_name)
+        await self.health.enter_graceful_shutdown()
+        await asyncio.sleep(s.readiness_drain_seconds)
+        await server.stop(s.shutdown_grace_seconds)
+        for consumer in self.consumers:
+            await consumer.stop()
+        self.relay.stop()
+        _, late = await asyncio.wait(tasks, timeout=s.shutdown_grace_seconds) if tasks else ((), ())
+        for task in late:
+            task.cancel()
+        await self.bus.close()
+        self._tracer_provider.force_flush()
+        self.db.dispose()
+        log.info("%s stopped", s.service_name)
+

@@ -1,0 +1,117 @@
+"""Service settings: one pydantic-settings class per service, `CADRE_` prefix, fail fast.
+
+A missing or unsafe value stops the process at start with the variable's name
+(RELIABILITY R7), instead of losing commits or events later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal, TypeVar
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CADRE_"
+DEFAULT_NATS_PORT = 14222  # not 4222: a machine may already run its own NATS there
+
+
+class UnsafeSettingError(ValueError):
+    """A setting that would lose data; the message names the variable."""
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads from its environment. Subclasses set the service name and port."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    service_name: ClassVar[str] = ""
+    default_grpc_port: ClassVar[int] = 0
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL", "OFF"] = "FULL"
+    nats_url: str = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = Field(default=0, ge=0, le=65535)
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    stream_duplicate_window_seconds: float = Field(default=120.0, gt=0)
+    relay_batch_size: int = Field(default=512, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=0.5, gt=0)
+    # JetStream acknowledges before its disk sync (every 2 minutes by default), so rows
+    # published this recently are published again after the broker restarts.
+    relay_republish_window_seconds: float = Field(default=300.0, ge=0)
+    outbox_retention_hours: float = Field(default=24.0, gt=0)
+    consumer_max_deliver: int = Field(default=5)
+    consumer_ack_wait_seconds: float = Field(default=30.0, gt=0)
+    consumer_batch_size: int = Field(default=256, ge=1, le=10_000)
+    consumer_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 15.0, 30.0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    readiness_drain_seconds: float = Field(default=0.2, ge=0)
+    default_deadline_seconds: float = Field(default=10.0, gt=0)
+    max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    db_threads: int = Field(default=8, ge=1, le=256)
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> ServiceSettings:
+        if self.sqlite_synchronous in ("NORMAL", "OFF"):
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}SQLITE_SYNCHRONOUS={self.sqlite_synchronous} can lose committed "
+                "transactions on power loss; use FULL or EXTRA"
+            )
+        if self.consumer_max_deliver < 1:
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}CONSUMER_MAX_DELIVER={self.consumer_max_deliver} means unbounded "
+                "redelivery: a poison message would never be parked; use 1 or more"
+            )
+        if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}DATABASE_URL points at an in-memory database, which loses every "
+                "commit when the process stops"
+            )
+        if len(self.consumer_backoff_seconds) >= self.consumer_max_deliver + 1:
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}CONSUMER_BACKOFF_SECONDS has more steps than "
+                f"{ENV_PREFIX}CONSUMER_MAX_DELIVER allows deliveries"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+    @property
+    def resolved_grpc_port(self) -> int:
+        return self.grpc_port or self.default_grpc_port
+
+    @property
+    def stream_name(self) -> str:
+        return f"CADRE_{self.service_name.upper()}"
+
+    @property
+    def subject_prefix(self) -> str:
+        return f"cadre.{self.service_name}.v1"
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Reads the environment; on a bad value, raises SystemExit naming the variable."""
+    try:
+        return cls()
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            variable = ENV_PREFIX + "_".join(str(p) for p in problem["loc"]).upper()
+            if not problem["loc"]:
+                lines.append(str(problem["msg"]).removeprefix("Value error, "))
+            else:
+                lines.append(f"{variable}: {problem['msg']}")
+        raise SystemExit(f"{cls.service_name}: invalid settings:\n  " + "\n  ".join(lines)) from None
+    except UnsafeSettingError as error:
+        raise SystemExit(f"{cls.service_name}: unsafe setting: {error}") from None

@@ -1,0 +1,1 @@
+"""Roster rules: plain Python, no I/O."""

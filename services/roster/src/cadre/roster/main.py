@@ -1,0 +1,32 @@
+"""The roster process: the one place where its parts are put together."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from cadre.chassis.server import ServiceHost
+from cadre.chassis.settings import load_settings
+from cadre.roster.adapters.grpc_servicer import SERVICE, RosterServicer
+from cadre.roster.settings import RosterSettings
+from cadre.roster.v1 import roster_service_pb2_grpc
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+
+
+def build(settings: RosterSettings) -> ServiceHost:
+    host = ServiceHost(settings)
+    host.migrate(MIGRATIONS)
+    host.add_service(
+        roster_service_pb2_grpc.add_RosterServiceServicer_to_server, RosterServicer(host.db), SERVICE
+    )
+    return host
+
+
+def main() -> None:
+    settings = load_settings(RosterSettings)
+    asyncio.run(build(settings).serve())
+
+
+if __name__ == "__main__":
+    main()
