@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,14 +62,28 @@ def parse_envelope(data: bytes) -> envelope_pb2.Envelope:
 def unpack_payload(envelope: envelope_pb2.Envelope) -> Message:
     """The payload as its generated message class (the contracts must be imported)."""
     full_name = envelope.payload.type_url.rsplit("/", 1)[-1]
-    try:
-        message_class = symbol_database.Default().GetSymbol(full_name)
-    except KeyError:
-        raise MalformedEvent(f"unknown payload type {full_name}") from None
+    message_class = _payload_class(full_name)
     message = message_class()
     if not envelope.payload.Unpack(message):
         raise MalformedEvent(f"payload does not decode as {full_name}")
     return message
+
+
+def _payload_class(full_name: str) -> type[Message]:
+    """The class of `cadre.<svc>.v1.<Name>`, importing that package's events module on first use."""
+    database = symbol_database.Default()
+    try:
+        return database.GetSymbol(full_name)  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    package = full_name.rsplit(".", 1)[0]
+    if package.startswith("cadre."):
+        try:
+            importlib.import_module(f"{package}.events_pb2")
+            return database.GetSymbol(full_name)  # type: ignore[no-any-return]
+        except (ImportError, KeyError):
+            pass
+    raise MalformedEvent(f"unknown payload type {full_name}")
 
 
 def trace_context_of(envelope: envelope_pb2.Envelope) -> Context:

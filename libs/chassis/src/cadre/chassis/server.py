@@ -45,9 +45,7 @@ class ServiceHost:
             sqlite_synchronous=settings.sqlite_synchronous,
             threads=settings.db_threads,
         )
-        SQLAlchemyInstrumentor().instrument(engine=self.db.engine)
-        if self.db.read_engine is not self.db.engine:
-            SQLAlchemyInstrumentor().instrument(engine=self.db.read_engine)
+        SQLAlchemyInstrumentor().instrument(engines=list({self.db.engine, self.db.read_engine}))
         self.bus = EventBus(settings.nats_url, name=f"cadre-{settings.service_name}")
         self.relay = OutboxRelay(
             self.db,
@@ -178,4 +176,3 @@ class ServiceHost:
         self._tracer_provider.force_flush()
         self.db.dispose()
         log.info("%s stopped", s.service_name)
-
