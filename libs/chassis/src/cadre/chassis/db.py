@@ -147,6 +147,7 @@ class Database:
                 unit = UnitOfWork(connection, self.source)
                 yield unit
                 unit._flush_events()
+                faults.pause_point("before_commit")
                 deadlines.check_not_expired()
                 faults.crash_point("before_commit")
             faults.crash_point("after_commit")

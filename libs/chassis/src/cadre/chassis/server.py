@@ -25,7 +25,7 @@ from cadre.chassis.settings import ServiceSettings
 from cadre.chassis.telemetry import setup_logging, setup_tracing
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy import text
 
@@ -116,7 +116,16 @@ class ServiceHost:
     async def serve(self) -> None:
         s = self.settings
         interceptors = [
-            aio_server_interceptor(tracer_provider=self._tracer_provider),
+            # Health and reflection stay untraced: the tracing interceptor cannot wrap
+            # Health.Watch, which streams through context.write.
+            aio_server_interceptor(
+                tracer_provider=self._tracer_provider,
+                filter_=filters.negate(
+                    filters.any_of(
+                        filters.service_prefix("grpc.health"), filters.service_prefix("grpc.reflection")
+                    )
+                ),
+            ),
             ChassisInterceptor(domain=f"{s.service_name}.cadre.dev"),
         ]
         server = grpc.aio.server(

@@ -1,0 +1,97 @@
+"""Pytest fixtures every Cadre test suite shares: a real database and a real NATS server.
+
+The database is a SQLite file per test by default, or a fresh PostgreSQL database per
+test when `CADRE_TEST_DATABASE_URL` names a server (the database in that URL is only
+used to create and drop the per-test ones). NATS is a `nats-server` with JetStream on
+a free loopback port and a temporary store directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import grpc
+import pytest
+from cadre.chassis.server import ServiceHost
+from cadre.cli.processes import NatsServer
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+POSTGRES_URL_VARIABLE = "CADRE_TEST_DATABASE_URL"
+
+
+def new_database_url(tmp_path: Path, name: str = "service") -> Iterator[str]:
+    """Yields the URL of an empty database and drops it afterwards."""
+    server_url = os.environ.get(POSTGRES_URL_VARIABLE, "")
+    if not server_url:
+        yield f"sqlite:///{tmp_path / f'{name}.db'}"
+        return
+    database = f"cadre_test_{name}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield make_url(server_url).set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                {"d": database},
+            )
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    yield from new_database_url(tmp_path)
+
+
+@pytest.fixture
+def second_database_url(tmp_path: Path) -> Iterator[str]:
+    yield from new_database_url(tmp_path, "consumer")
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir=tmp_path / "nats-store", log_file=tmp_path / "nats.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@asynccontextmanager
+async def serving(host: ServiceHost, *, timeout: float = 20.0) -> AsyncIterator[ServiceHost]:
+    """Runs a service host in this event loop until the block ends; yields once it is SERVING."""
+    task = asyncio.create_task(host.serve())
+    deadline = asyncio.get_running_loop().time() + timeout
+    try:
+        while True:
+            if task.done():
+                task.result()
+                raise RuntimeError("service stopped before serving")
+            if host.bound_port:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{host.bound_port}") as channel:
+                    try:
+                        reply = await health_pb2_grpc.HealthStub(channel).Check(
+                            health_pb2.HealthCheckRequest(), timeout=1
+                        )
+                        if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                            break
+                    except grpc.aio.AioRpcError:
+                        pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("service not SERVING in time")
+            await asyncio.sleep(0.05)
+        yield host
+    finally:
+        host.request_shutdown()
+        await asyncio.wait_for(task, timeout=timeout)
