@@ -105,13 +105,13 @@ def load_settings(cls: type[S]) -> S:
     try:
         return cls()
     except ValidationError as error:
-        lines = []
+        unsafe, invalid = [], []
         for problem in error.errors():
-            variable = ENV_PREFIX + "_".join(str(p) for p in problem["loc"]).upper()
-            if not problem["loc"]:
-                lines.append(str(problem["msg"]).removeprefix("Value error, "))
+            cause = (problem.get("ctx") or {}).get("error")
+            if isinstance(cause, UnsafeSettingError):
+                unsafe.append(str(cause))
             else:
-                lines.append(f"{variable}: {problem['msg']}")
-        raise SystemExit(f"{cls.service_name}: invalid settings:\n  " + "\n  ".join(lines)) from None
-    except UnsafeSettingError as error:
-        raise SystemExit(f"{cls.service_name}: unsafe setting: {error}") from None
+                variable = ENV_PREFIX + "_".join(str(p) for p in problem["loc"]).upper()
+                invalid.append(f"{variable}: {problem['msg']}")
+        lines = [f"unsafe setting: {line}" for line in unsafe] + [f"invalid setting: {line}" for line in invalid]
+        raise SystemExit(f"{cls.service_name} refuses to start:\n  " + "\n  ".join(lines)) from None

@@ -141,9 +141,10 @@ def hire(
         violations.add("employee.hire_date", "REQUIRED_FIELD_MISSING", "must be a valid date")
     elif hire_date > today + MAX_HIRE_AHEAD:
         violations.add("employee.hire_date", "TOO_FAR_AHEAD", "must be within a year from today")
-    if employment_type is not None and contract.is_empty:
+    if contract.is_empty and employment_type is not None:
         contract = DEFAULT_CONTRACTS[employment_type]
-    _check_contract(contract, violations)
+    if not contract.is_empty:  # an empty one with no employment type is already reported
+        _check_contract(contract, violations)
     _check_skills(skills, violations)
     violations.raise_if_any()
     assert role is not None and employment_type is not None and hire_date is not None

@@ -1,0 +1,100 @@
+from datetime import UTC, date, datetime
+
+import pytest
+from cadre.chassis.errors import DomainError
+from cadre.roster.domain.employee import (
+    DEFAULT_CONTRACTS,
+    Contract,
+    EmployeeState,
+    EmploymentType,
+    Role,
+    Skill,
+    hire,
+)
+from cadre.roster.domain.org_unit import OrgUnitKind, new_org_unit
+
+# 23:30 UTC on the 24th is already the 25th in Tokyo.
+NOW = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
+CENTER = new_org_unit(
+    unit_id="c",
+    display_name="C",
+    kind=OrgUnitKind.CENTER,
+    parent=None,
+    time_zone="Asia/Tokyo",
+    site="",
+    now=NOW,
+)
+DEPARTMENT = new_org_unit(
+    unit_id="d", display_name="D", kind=OrgUnitKind.DEPARTMENT, parent=CENTER, time_zone="", site="", now=NOW
+)
+TEAM = new_org_unit(
+    unit_id="t", display_name="T", kind=OrgUnitKind.TEAM, parent=DEPARTMENT, time_zone="", site="", now=NOW
+)
+
+
+def hire_with(**overrides):
+    fields = {
+        "employee_id": "e",
+        "display_name": "Yuki Sato",
+        "team": TEAM,
+        "role": Role.AGENT,
+        "employment_type": EmploymentType.FULL_TIME,
+        "contract": Contract(0, 0, 0, 0, 0),
+        "skills": (Skill("billing", 3),),
+        "hire_date": date(2026, 11, 25),
+        "employee_number": "",
+        "now": NOW,
+    } | overrides
+    return hire(**fields)
+
+
+def test_hired_today_in_the_team_time_zone_is_active_and_later_is_onboarding() -> None:
+    assert hire_with().state is EmployeeState.ACTIVE
+    assert hire_with(hire_date=date(2026, 11, 26)).state is EmployeeState.ONBOARDING
+
+
+def test_a_missing_contract_takes_the_employment_type_default() -> None:
+    assert (
+        hire_with(employment_type=EmploymentType.PART_TIME).contract
+        == DEFAULT_CONTRACTS[EmploymentType.PART_TIME]
+    )
+    own = Contract(1200, 1500, 5, 720, 2)
+    assert hire_with(contract=own).contract == own
+
+
+@pytest.mark.parametrize(
+    ("contract", "field", "reason"),
+    [
+        (Contract(2400, 1200, 5, 660, 2), "employee.contract.max_weekly_minutes", "MAX_BELOW_MIN"),
+        (Contract(0, 20000, 5, 660, 2), "employee.contract.max_weekly_minutes", "OUT_OF_RANGE"),
+        (Contract(0, 2400, 0, 660, 2), "employee.contract.max_consecutive_days", "OUT_OF_RANGE"),
+        (Contract(0, 2400, 5, 2000, 2), "employee.contract.min_rest_minutes", "OUT_OF_RANGE"),
+        (Contract(0, 2400, 5, 660, 8), "employee.contract.days_off_per_week", "OUT_OF_RANGE"),
+    ],
+)
+def test_impossible_contracts_are_refused_by_field(contract, field, reason) -> None:
+    with pytest.raises(DomainError) as raised:
+        hire_with(contract=contract)
+    assert (raised.value.violations[0].field, raised.value.violations[0].reason) == (field, reason)
+
+
+def test_skills_are_checked_one_by_one() -> None:
+    with pytest.raises(DomainError) as raised:
+        hire_with(skills=(Skill("billing", 3), Skill("billing", 2), Skill("Bad Code", 6)))
+    assert [(v.field, v.reason) for v in raised.value.violations] == [
+        ("employee.skills[1].skill", "DUPLICATE_SKILL"),
+        ("employee.skills[2].skill", "MALFORMED_SKILL_CODE"),
+        ("employee.skills[2].level", "OUT_OF_RANGE"),
+    ]
+
+
+def test_people_are_hired_into_teams_only() -> None:
+    with pytest.raises(DomainError) as raised:
+        hire_with(team=DEPARTMENT)
+    assert raised.value.reason == "NOT_A_TEAM"
+
+
+def test_hire_date_more_than_a_year_ahead_is_refused() -> None:
+    with pytest.raises(DomainError) as raised:
+        hire_with(hire_date=date(2028, 1, 1))
+    assert raised.value.reason == "TOO_FAR_AHEAD"
