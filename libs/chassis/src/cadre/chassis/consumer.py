@@ -26,7 +26,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("cadre.chassis.consumer")
@@ -59,9 +59,9 @@ class DurableConsumer:
         if "." in name:
             raise ValueError("durable consumer names carry no dots, e.g. performance-roster")
         self.name = name
+        self.stream = stream
         self._db = db
         self._bus = bus
-        self._stream = stream
         self._subjects = list(subjects)
         self._handler = handler
         self._batch_size = batch_size
@@ -84,11 +84,11 @@ class DurableConsumer:
 
     async def ensure(self) -> None:
         """Creates the durable consumer or updates it to this configuration."""
-        await self._bus.js.add_consumer(self._stream, self.config())
+        await self._bus.js.add_consumer(self.stream, self.config())
 
     async def run(self) -> None:
         await self.ensure()
-        subscription = await self._bus.js.pull_subscribe_bind(durable=self.name, stream=self._stream)
+        subscription = await self._bus.js.pull_subscribe_bind(durable=self.name, stream=self.stream)
         while not self._stopping.is_set():
             try:
                 messages = await subscription.fetch(self._batch_size, timeout=1.0)
@@ -199,15 +199,6 @@ class DurableConsumer:
                 )
             )
 
-    def list_parked(self, *, include_replayed: bool = False) -> list[Row]:
-        query = (
-            select(parked_events).where(parked_events.c.consumer == self.name).order_by(parked_events.c.id)
-        )
-        if not include_replayed:
-            query = query.where(parked_events.c.replayed_at.is_(None))
-        with self._db.reader() as connection:
-            return list(connection.execute(query))
-
     def replay_parked(self, parked_id: int) -> None:
         """Applies a parked event again (after a fix), exactly once, and marks it replayed."""
         with self._db.reader() as connection:
@@ -218,7 +209,7 @@ class DurableConsumer:
             ).first()
         if row is None:
             raise KeyError(parked_id)
-        envelope = parse_envelope(row.data)
+        envelope = parse_envelope(row.data)  # still malformed: MalformedEvent, stays parked
         self._apply([Delivery(msg=None, envelope=envelope, payload=unpack_payload(envelope))])  # type: ignore[arg-type]
         with self._db.engine.begin() as connection:
             connection.execute(

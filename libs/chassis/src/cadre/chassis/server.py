@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from cadre.admin.v1 import admin_service_pb2_grpc
+from cadre.chassis.admin import SERVICE as ADMIN_SERVICE
+from cadre.chassis.admin import AdminServicer
 from cadre.chassis.bus import EventBus
 from cadre.chassis.consumer import DurableConsumer, Handler
 from cadre.chassis.db import Database
@@ -137,10 +140,16 @@ class ServiceHost:
         )
         for add, servicer, _ in self._services:
             add(servicer, server)
+        admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(self), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         reflection.enable_server_reflection(
-            [*(full for _, _, full in self._services), health.SERVICE_NAME, reflection.SERVICE_NAME],
+            [
+                *(full for _, _, full in self._services),
+                ADMIN_SERVICE,
+                health.SERVICE_NAME,
+                reflection.SERVICE_NAME,
+            ],
             server,
         )
         address = f"{s.grpc_host}:{s.resolved_grpc_port}"

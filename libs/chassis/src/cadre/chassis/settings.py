@@ -113,5 +113,7 @@ def load_settings(cls: type[S]) -> S:
             else:
                 variable = ENV_PREFIX + "_".join(str(p) for p in problem["loc"]).upper()
                 invalid.append(f"{variable}: {problem['msg']}")
-        lines = [f"unsafe setting: {line}" for line in unsafe] + [f"invalid setting: {line}" for line in invalid]
+        lines = [f"unsafe setting: {line}" for line in unsafe] + [
+            f"invalid setting: {line}" for line in invalid
+        ]
         raise SystemExit(f"{cls.service_name} refuses to start:\n  " + "\n  ".join(lines)) from None
