@@ -24,12 +24,13 @@ from cadre.chassis import deadlines, faults
 from cadre.chassis.events import PendingEvent, build_event
 from cadre.chassis.tables import audit_log, outbox
 from google.protobuf.message import Message
-from sqlalchemy import Connection, Engine, create_engine, event, insert
+from sqlalchemy import Connection, Engine, create_engine, event, insert, text
 from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x43414452  # "CADR": one advisory lock key for schema migrations
 
 
 def is_sqlite(url: str) -> bool:
@@ -135,6 +136,9 @@ class Database:
             # DDL under WAL with a plain connection; no IMMEDIATE transaction games needed.
             engine = create_engine(self.url, poolclass=NullPool)
         with engine.begin() as connection:
+            if not is_sqlite(self.url):
+                # Replicas starting together on an empty database take turns, not crash.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")
         if engine is not self.engine:

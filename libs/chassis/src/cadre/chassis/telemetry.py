@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export import (
 )
 
 
-def _exporter(name: str) -> SpanExporter | None:
+def span_exporter(name: str) -> SpanExporter | None:
     if name == "none":
         return None
     if name == "otlp":
@@ -43,7 +43,7 @@ def setup_tracing(service_name: str) -> TracerProvider:
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
     provider = TracerProvider(resource=resource)
     for name in os.environ.get("OTEL_TRACES_EXPORTER", "console").split(","):
-        exporter = _exporter(name.strip())
+        exporter = span_exporter(name.strip())
         if exporter is not None:
             provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)

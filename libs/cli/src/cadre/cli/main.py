@@ -1,0 +1,177 @@
+"""The `cadre` command: run the platform locally, see how it is doing, follow its events."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from typing import Annotated
+
+import grpc
+import typer
+from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
+from cadre.cli import bus_view
+from cadre.cli.platform import LocalPlatform
+from cadre.cli.processes import NatsServer, ServiceProcess, health_status
+from grpc_health.v1 import health_pb2
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Cadre, the contact-center workforce platform.", no_args_is_help=True)
+events_app = typer.Typer(help="Follow and inspect the event bus.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+console = Console()
+
+
+@app.command()
+def up() -> None:
+    """Start NATS (JetStream) and every service on this machine; Ctrl-C stops them all."""
+    platform = LocalPlatform.from_environment()
+    platform.log_dir.mkdir(parents=True, exist_ok=True)
+    nats = NatsServer(
+        store_dir=platform.data_dir / "nats", port=platform.nats_port, log_file=platform.log_dir / "nats.log"
+    )
+    services = [
+        ServiceProcess(
+            name,
+            {"CADRE_NATS_URL": platform.nats_url, "CADRE_DATA_DIR": str(platform.data_dir)},
+            port=port,
+            log_file=platform.log_dir / f"{name}.log",
+        )
+        for name, port in platform.service_ports.items()
+    ]
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        console.print(f"starting nats-server on 127.0.0.1:{platform.nats_port} (store {nats.store_dir})")
+        nats.start()
+        for service in services:
+            console.print(f"starting {service.name} on {service.address}")
+            service.start()
+        console.print(_table(platform, services))
+        console.print(f"[green]Cadre is up.[/] Ctrl-C stops everything; data stays in {platform.data_dir}.")
+        while not stopping:
+            for service in services:
+                if service.process is not None and service.process.poll() is not None:
+                    console.print(
+                        f"[red]{service.name} exited with code {service.process.returncode}[/]; "
+                        f"see {service.log_file}"
+                    )
+                    stopping = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except (TimeoutError, RuntimeError, OSError) as error:
+        console.print(f"[red]could not start: {error}[/] (logs in {platform.log_dir})")
+        raise typer.Exit(1) from None
+    finally:
+        console.print("stopping services…")
+        for service in reversed(services):
+            service.terminate()
+        nats.stop()
+        console.print("stopped.")
+
+
+def _table(platform: LocalPlatform, services: list[ServiceProcess]) -> Table:
+    table = Table(title="Cadre on this machine")
+    for column in ("component", "address", "data", "log"):
+        table.add_column(column, overflow="fold")
+    table.add_row(
+        "nats (JetStream)",
+        platform.nats_url,
+        str(platform.data_dir / "nats"),
+        str(platform.log_dir / "nats.log"),
+    )
+    for service in services:
+        table.add_row(
+            service.name,
+            f"grpc://{service.address}",
+            str(platform.data_dir / f"{service.name}.db"),
+            str(service.log_file),
+        )
+    return table
+
+
+_HEALTH = {v: k for k, v in health_pb2.HealthCheckResponse.ServingStatus.items()}
+
+
+@app.command()
+def status() -> None:
+    """Health of every service, its outbox backlog, the streams, consumer lag and parked events."""
+    platform = LocalPlatform.from_environment()
+    table = Table(title="services")
+    for column in (
+        "service",
+        "address",
+        "health",
+        "outbox pending",
+        "consumers (pending / unacked / parked)",
+    ):
+        table.add_column(column)
+    failed = False
+    for name in platform.service_ports:
+        address = platform.address(name)
+        health = health_status(address)
+        row = [name, address, _HEALTH.get(health, str(health)), "-", "-"]
+        if health == health_pb2.HealthCheckResponse.SERVING:
+            try:
+                with grpc.insecure_channel(address) as channel:
+                    reply = admin_service_pb2_grpc.AdminServiceStub(channel).GetEventStatus(
+                        admin_service_pb2.GetEventStatusRequest(), timeout=5
+                    )
+                row[3] = str(reply.outbox_pending)
+                row[4] = (
+                    ", ".join(
+                        f"{c.name}: {c.pending} / {c.unacknowledged} / {c.parked}" for c in reply.consumers
+                    )
+                    or "none"
+                )
+            except grpc.RpcError as error:
+                row[3] = f"error: {error.code().name}"
+        else:
+            failed = True
+        table.add_row(*row)
+    console.print(table)
+    try:
+        streams = asyncio.run(bus_view.stream_overview(platform.nats_url))
+    except Exception as error:
+        console.print(f"[red]NATS at {platform.nats_url} not reachable: {error}[/]")
+        raise typer.Exit(1) from None
+    stream_table = Table(title=f"streams on {platform.nats_url}")
+    for column in ("stream", "messages", "bytes", "consumers (pending / unacked)"):
+        stream_table.add_column(column)
+    for stream in streams:
+        stream_table.add_row(
+            stream.name,
+            str(stream.messages),
+            str(stream.bytes),
+            ", ".join(f"{c}: {p} / {u}" for c, p, u in stream.consumers) or "none",
+        )
+    console.print(stream_table)
+    if failed:
+        raise typer.Exit(1)
+
+
+@events_app.command("tail")
+def events_tail(
+    subject: Annotated[str, typer.Option(help="Subject filter, e.g. cadre.roster.v1.employee.*")] = "cadre.>",
+    from_start: Annotated[bool, typer.Option("--all", help="Replay the streams from the beginning")] = False,
+    limit: Annotated[int, typer.Option(help="Stop after this many events (0: follow forever)")] = 0,
+) -> None:
+    """Follow the event bus, each event decoded from its envelope and payload."""
+    platform = LocalPlatform.from_environment()
+    try:
+        asyncio.run(
+            bus_view.tail(platform.nats_url, subject, from_start=from_start, limit=limit, out=console)
+        )
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    app()
