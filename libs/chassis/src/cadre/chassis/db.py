@@ -24,13 +24,20 @@ from cadre.chassis import deadlines, faults
 from cadre.chassis.events import PendingEvent, build_event
 from cadre.chassis.tables import audit_log, outbox
 from google.protobuf.message import Message
-from sqlalchemy import Connection, Engine, create_engine, event, insert, text
+import sqlalchemy
+from sqlalchemy import Connection, Engine, event, insert, text
 from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x43414452  # "CADR": one advisory lock key for schema migrations
+
+
+def _create_engine(url: str, **options: Any) -> Engine:
+    # Looked up at call time, so the tracing instrumentation's wrapper (installed once per
+    # process by telemetry.setup_tracing) sees every engine, however many hosts a process runs.
+    return sqlalchemy.create_engine(url, **options)
 
 
 def is_sqlite(url: str) -> bool:
@@ -41,7 +48,7 @@ def _sqlite_engine(url: str, *, synchronous: str, immediate: bool) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != url:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = _create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,7 +123,7 @@ class Database:
             self.engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=True)
             self.read_engine = _sqlite_engine(url, synchronous=sqlite_synchronous, immediate=False)
         else:
-            self.engine = create_engine(url, pool_size=threads, max_overflow=threads, pool_pre_ping=True)
+            self.engine = _create_engine(url, pool_size=threads, max_overflow=threads, pool_pre_ping=True)
             self.read_engine = self.engine
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{source}-db")
         self._commit_listeners: list[Callable[[], None]] = []
@@ -134,7 +141,7 @@ class Database:
         engine = self.engine
         if is_sqlite(self.url):
             # DDL under WAL with a plain connection; no IMMEDIATE transaction games needed.
-            engine = create_engine(self.url, poolclass=NullPool)
+            engine = _create_engine(self.url, poolclass=NullPool)
         with engine.begin() as connection:
             if not is_sqlite(self.url):
                 # Replicas starting together on an empty database take turns, not crash.

@@ -29,7 +29,6 @@ from cadre.chassis.telemetry import setup_logging, setup_tracing
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy import text
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,6 @@ class ServiceHost:
             sqlite_synchronous=settings.sqlite_synchronous,
             threads=settings.db_threads,
         )
-        SQLAlchemyInstrumentor().instrument(engines=list({self.db.engine, self.db.read_engine}))
         self.bus = EventBus(settings.nats_url, name=f"cadre-{settings.service_name}")
         self.relay = OutboxRelay(
             self.db,

@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime
 
 from opentelemetry import trace
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -47,6 +48,8 @@ def setup_tracing(service_name: str) -> TracerProvider:
         if exporter is not None:
             provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    # Every engine created from now on gets a span per statement, in the caller's trace.
+    SQLAlchemyInstrumentor().instrument(tracer_provider=provider)
     return provider
 
 
