@@ -23,12 +23,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from cadre.chassis import telemetry
-from cadre.chassis.settings import ServiceSettings, UnsafeSettingError
-from cadre.cli.processes import nats_server_binary
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from cadre.chassis import telemetry
+from cadre.chassis.settings import ServiceSettings, UnsafeSettingError
+from cadre.cli.processes import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

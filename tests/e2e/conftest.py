@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from cadre.cli.processes import NatsServer, ServiceProcess
 
 

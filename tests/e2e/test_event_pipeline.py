@@ -13,6 +13,12 @@ from pathlib import Path
 import grpc
 import nats
 import pytest
+from google.type import date_pb2
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from cadre.chassis.telemetry import setup_tracing
 from cadre.cli import tally
 from cadre.cli.processes import NatsServer, free_port
@@ -20,11 +26,6 @@ from cadre.cli.testing import serving
 from cadre.roster.main import build as build_roster
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import employee_pb2, org_unit_pb2, roster_service_pb2, roster_service_pb2_grpc
-from google.type import date_pb2
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 OrgUnit = org_unit_pb2.OrgUnit
 Employee = employee_pb2.Employee

@@ -16,14 +16,15 @@ from collections import Counter
 import grpc
 import nats
 import pytest
+from google.type import date_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import create_engine, func, select
+
 from cadre.chassis.events import parse_envelope
 from cadre.chassis.tables import parked_events
 from cadre.cli.processes import NatsServer, ServiceProcess
 from cadre.cli.tally import tallied
 from cadre.roster.v1 import employee_pb2, org_unit_pb2, roster_service_pb2, roster_service_pb2_grpc
-from google.type import date_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy import create_engine, func, select
 
 pytestmark = pytest.mark.e2e
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import wrappers_pb2
+from sqlalchemy import func, select
+
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
 from cadre.chassis.events import build_event
 from cadre.chassis.server import ServiceHost
@@ -15,8 +18,6 @@ from cadre.chassis.settings import ServiceSettings
 from cadre.chassis.tables import inbox
 from cadre.cli.processes import NatsServer, free_port
 from cadre.cli.testing import serving
-from google.protobuf import wrappers_pb2
-from sqlalchemy import func, select
 
 
 class ProbeSettings(ServiceSettings):

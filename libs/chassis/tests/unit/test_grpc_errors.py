@@ -1,8 +1,9 @@
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
+
 from cadre.chassis.errors import DomainError, Violations, invalid_field, not_found
 from cadre.chassis.grpc_errors import internal_status, to_status
-from google.rpc import error_details_pb2, status_pb2
 
 
 def _details(status: grpc.Status) -> status_pb2.Status:

@@ -1,4 +1,5 @@
 import pytest
+
 from cadre.chassis import paging
 from cadre.chassis.errors import DomainError
 

@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+
 from cadre.chassis.errors import DomainError
 from cadre.chassis.resource_names import parse_name
 

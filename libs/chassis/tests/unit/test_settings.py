@@ -1,6 +1,7 @@
 from typing import ClassVar
 
 import pytest
+
 from cadre.chassis.settings import ServiceSettings, load_settings
 
 

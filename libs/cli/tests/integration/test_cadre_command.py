@@ -12,9 +12,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.type import date_pb2
+
 from cadre.cli.processes import free_port
 from cadre.roster.v1 import employee_pb2, org_unit_pb2, roster_service_pb2, roster_service_pb2_grpc
-from google.type import date_pb2
 
 pytestmark = pytest.mark.e2e
 CADRE = [sys.executable, "-m", "cadre.cli.main"]

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.type import date_pb2
+from sqlalchemy import func, select
+
 from cadre.chassis.grpc_errors import error_info
 from cadre.chassis.tables import audit_log, outbox, request_ledger
 from cadre.cli.processes import NatsServer, free_port
@@ -17,8 +20,6 @@ from cadre.roster.adapters.tables import employees, org_units
 from cadre.roster.main import build
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import employee_pb2, org_unit_pb2, roster_service_pb2, roster_service_pb2_grpc
-from google.type import date_pb2
-from sqlalchemy import func, select
 
 OrgUnit = org_unit_pb2.OrgUnit
 Employee = employee_pb2.Employee

@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+
 from cadre.chassis.errors import DomainError
 from cadre.roster.domain.employee import (
     DEFAULT_CONTRACTS,

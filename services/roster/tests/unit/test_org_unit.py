@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from cadre.chassis.errors import DomainError
 from cadre.roster.domain.org_unit import OrgUnitKind, new_org_unit
 

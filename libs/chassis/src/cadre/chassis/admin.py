@@ -6,12 +6,13 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 import grpc
+from sqlalchemy import Row, func, select
+
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
 from cadre.chassis import paging
 from cadre.chassis.errors import failed_precondition, invalid_field, not_found
 from cadre.chassis.events import MalformedEvent
 from cadre.chassis.tables import parked_events
-from sqlalchemy import Row, func, select
 
 if TYPE_CHECKING:
     from cadre.chassis.server import ServiceHost

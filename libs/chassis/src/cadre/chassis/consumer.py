@@ -15,18 +15,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cadre.chassis import faults
-from cadre.chassis.bus import EventBus
-from cadre.chassis.db import Database, UnitOfWork
-from cadre.chassis.events import MalformedEvent, parse_envelope, trace_context_of, unpack_payload
-from cadre.chassis.tables import inbox, parked_events
-from cadre.events.v1 import envelope_pb2
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
 from sqlalchemy import insert, select, update
+
+from cadre.chassis import faults
+from cadre.chassis.bus import EventBus
+from cadre.chassis.db import Database, UnitOfWork
+from cadre.chassis.events import MalformedEvent, parse_envelope, trace_context_of, unpack_payload
+from cadre.chassis.tables import inbox, parked_events
+from cadre.events.v1 import envelope_pb2
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("cadre.chassis.consumer")

@@ -17,16 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config
+from google.protobuf.message import Message
+from sqlalchemy import Connection, Engine, event, insert, text
+from sqlalchemy.pool import NullPool
+
 from cadre.chassis import context as request_context
 from cadre.chassis import deadlines, faults
 from cadre.chassis.events import PendingEvent, build_event
 from cadre.chassis.tables import audit_log, outbox
-from google.protobuf.message import Message
-import sqlalchemy
-from sqlalchemy import Connection, Engine, event, insert, text
-from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
 

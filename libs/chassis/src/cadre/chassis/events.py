@@ -7,11 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cadre.events.v1 import envelope_pb2
 from google.protobuf import any_pb2, symbol_database
 from google.protobuf.message import DecodeError, Message
 from opentelemetry import propagate
 from opentelemetry.context import Context
+
+from cadre.events.v1 import envelope_pb2
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ and nothing internal leaks into a message (RELIABILITY R13).
 from __future__ import annotations
 
 import grpc
-from cadre.chassis.errors import DomainError, ErrorKind
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from cadre.chassis.errors import DomainError, ErrorKind
 
 _CODES: dict[ErrorKind, int] = {
     ErrorKind.INVALID_ARGUMENT: code_pb2.INVALID_ARGUMENT,

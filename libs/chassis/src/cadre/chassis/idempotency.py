@@ -13,12 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from cadre.chassis.db import Database, UnitOfWork
-from cadre.chassis.errors import invalid_field
-from cadre.chassis.tables import request_ledger
 from google.protobuf.message import Message
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
+
+from cadre.chassis.db import Database, UnitOfWork
+from cadre.chassis.errors import invalid_field
+from cadre.chassis.tables import request_ledger
 
 R = TypeVar("R", bound=Message)
 

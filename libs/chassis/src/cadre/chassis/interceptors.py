@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from grpc.aio import AbortError
+from opentelemetry import trace
+
 from cadre.chassis import context as request_context
 from cadre.chassis import deadlines
 from cadre.chassis.errors import DomainError
 from cadre.chassis.grpc_errors import internal_status, to_status
-from grpc.aio import AbortError
-from opentelemetry import trace
 
 log = logging.getLogger("cadre.rpc")
 

@@ -13,12 +13,13 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Row, delete, func, select, update
+
 from cadre.chassis import faults
 from cadre.chassis.bus import EventBus
 from cadre.chassis.db import Database
 from cadre.chassis.events import parse_envelope
 from cadre.chassis.tables import outbox
-from sqlalchemy import Row, delete, func, select, update
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
+from sqlalchemy import text
+
 from cadre.admin.v1 import admin_service_pb2_grpc
 from cadre.chassis.admin import SERVICE as ADMIN_SERVICE
 from cadre.chassis.admin import AdminServicer
@@ -26,10 +31,6 @@ from cadre.chassis.interceptors import ChassisInterceptor
 from cadre.chassis.relay import OutboxRelay
 from cadre.chassis.settings import ServiceSettings
 from cadre.chassis.telemetry import setup_logging, setup_tracing
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
-from sqlalchemy import text
 
 log = logging.getLogger(__name__)
 

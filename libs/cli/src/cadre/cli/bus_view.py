@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import nats
 import nats.aio.client
-from cadre.chassis.events import MalformedEvent, parse_envelope, unpack_payload
 from google.protobuf import json_format
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from rich.console import Console
+
+from cadre.chassis.events import MalformedEvent, parse_envelope, unpack_payload
 
 
 @dataclass(frozen=True)

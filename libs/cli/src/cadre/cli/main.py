@@ -9,13 +9,14 @@ from typing import Annotated
 
 import grpc
 import typer
+from grpc_health.v1 import health_pb2
+from rich.console import Console
+from rich.table import Table
+
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
 from cadre.cli import bus_view
 from cadre.cli.platform import LocalPlatform
 from cadre.cli.processes import NatsServer, ServiceProcess, health_status
-from grpc_health.v1 import health_pb2
-from rich.console import Console
-from rich.table import Table
 
 app = typer.Typer(help="Cadre, the contact-center workforce platform.", no_args_is_help=True)
 events_app = typer.Typer(help="Follow and inspect the event bus.", no_args_is_help=True)

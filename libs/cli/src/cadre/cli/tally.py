@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from google.protobuf.message import Message
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, func, insert, select
+
 from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import ServiceSettings, load_settings
 from cadre.events.v1 import envelope_pb2
-from google.protobuf.message import Message
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, func, insert, select
 
 metadata = MetaData()
 tallied = Table(

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cadre.chassis.server import ServiceHost
-from cadre.cli.processes import NatsServer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from cadre.chassis.server import ServiceHost
+from cadre.cli.processes import NatsServer
 
 POSTGRES_URL_VARIABLE = "CADRE_TEST_DATABASE_URL"
 

@@ -4,6 +4,7 @@ Revision ID: tally_0001
 """
 
 from alembic import op
+
 from cadre.cli import tally
 
 revision = "tally_0001"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
 from cadre.chassis.resource_names import format_name
 from cadre.roster.adapters import proto_mapping as m
 from cadre.roster.domain.events import EmployeeHired, OrgUnitCreated, RosterEvent
 from cadre.roster.v1 import events_pb2
-from google.protobuf import json_format
-from google.protobuf.message import Message
 
 ORG_UNIT_CREATED = "cadre.roster.v1.org_unit.created"
 EMPLOYEE_HIRED = "cadre.roster.v1.employee.hired"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
+
 from cadre.chassis import paging
 from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.errors import Violations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from google.type import date_pb2
+
 from cadre.chassis.errors import Violations
 from cadre.chassis.resource_names import format_name
 from cadre.roster.domain.employee import (
@@ -16,7 +18,6 @@ from cadre.roster.domain.employee import (
 )
 from cadre.roster.domain.org_unit import OrgUnit, OrgUnitKind
 from cadre.roster.v1 import employee_pb2, org_unit_pb2
-from google.type import date_pb2
 
 ORG_UNITS = "orgUnits"
 EMPLOYEES = "employees"

@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from sqlalchemy import Connection, Row, exists, insert, select
+
 from cadre.chassis.db import UnitOfWork
 from cadre.roster.adapters import event_mapping
 from cadre.roster.adapters.tables import employees, org_units
@@ -19,7 +21,6 @@ from cadre.roster.domain.employee import (
 )
 from cadre.roster.domain.events import RosterEvent
 from cadre.roster.domain.org_unit import OrgUnit, OrgUnitKind
-from sqlalchemy import Connection, Row, exists, insert, select
 
 
 def _aware(moment: datetime) -> datetime:

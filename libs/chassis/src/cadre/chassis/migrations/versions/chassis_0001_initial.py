@@ -4,6 +4,7 @@ Revision ID: chassis_0001
 """
 
 from alembic import op
+
 from cadre.chassis import tables
 
 revision = "chassis_0001"

@@ -4,6 +4,7 @@ Revision ID: roster_0001
 """
 
 from alembic import op
+
 from cadre.roster.adapters import tables
 
 revision = "roster_0001"
