@@ -33,7 +33,8 @@ def _pack(message: object) -> any_pb2.Any:
     return packed
 
 
-def to_status(error: DomainError, *, domain: str) -> grpc.Status:
+def status_message(error: DomainError, *, domain: str = "cadre.dev") -> status_pb2.Status:
+    """The `google.rpc.Status` of a domain error (also what a failed operation carries)."""
     details = [
         _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=dict(error.metadata)))
     ]
@@ -50,8 +51,11 @@ def to_status(error: DomainError, *, domain: str) -> grpc.Status:
                 )
             )
         )
-    status = status_pb2.Status(code=_CODES[error.kind], message=error.message, details=details)
-    return rpc_status.to_status(status)
+    return status_pb2.Status(code=_CODES[error.kind], message=error.message, details=details)
+
+
+def to_status(error: DomainError, *, domain: str) -> grpc.Status:
+    return rpc_status.to_status(status_message(error, domain=domain))
 
 
 def internal_status(*, domain: str, trace_id: str) -> grpc.Status:

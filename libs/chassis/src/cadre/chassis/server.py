@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
@@ -28,11 +29,13 @@ from cadre.chassis.bus import EventBus
 from cadre.chassis.consumer import DurableConsumer, Handler
 from cadre.chassis.db import Database
 from cadre.chassis.interceptors import ChassisInterceptor
+from cadre.chassis.operations import OperationRunner, OperationsServicer
 from cadre.chassis.relay import OutboxRelay
 from cadre.chassis.settings import ServiceSettings
 from cadre.chassis.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
+OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
 
 AddServicer = Callable[[Any, grpc.aio.Server], None]
 
@@ -58,6 +61,7 @@ class ServiceHost:
             republish_window=settings.relay_republish_window_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
+        self.operations = OperationRunner(self.db)
         self.health = health.aio.HealthServicer()
         self.consumers: list[DurableConsumer] = []
         self._services: list[tuple[AddServicer, Any, str]] = []
@@ -98,6 +102,9 @@ class ServiceHost:
 
     async def _become_ready(self) -> None:
         await self.db.run(self._ping_database)
+        interrupted = await self.db.run(self.operations.abandon_interrupted)
+        if interrupted:
+            log.warning("%d operations were interrupted by the last stop; marked ABORTED", interrupted)
         await self.bus.connect()
         await self.bus.ensure_stream(
             name=self.settings.stream_name,
@@ -140,12 +147,14 @@ class ServiceHost:
         for add, servicer, _ in self._services:
             add(servicer, server)
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(self), server)
+        operations_pb2_grpc.add_OperationsServicer_to_server(OperationsServicer(self.db), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         reflection.enable_server_reflection(
             [
                 *(full for _, _, full in self._services),
                 ADMIN_SERVICE,
+                OPERATIONS_SERVICE,
                 health.SERVICE_NAME,
                 reflection.SERVICE_NAME,
             ],
@@ -185,6 +194,7 @@ class ServiceHost:
         await server.stop(s.shutdown_grace_seconds)
         for consumer in self.consumers:
             await consumer.stop()
+        await self.operations.wait_idle(s.shutdown_grace_seconds)
         self.relay.stop()
         _, late = await asyncio.wait(tasks, timeout=s.shutdown_grace_seconds) if tasks else ((), ())
         for task in late:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -84,3 +85,18 @@ audit_log = Table(
     Column("request_id", String(100), nullable=False),
 )
 Index("ix_chassis_audit_log_entity", audit_log.c.entity, audit_log.c.id)
+
+operations = Table(
+    "chassis_operations",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("method", String(200), nullable=False),
+    Column("done", Boolean, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("metadata", LargeBinary, nullable=False),
+    Column("response", LargeBinary, nullable=True),
+    Column("error", LargeBinary, nullable=True),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+)
+Index("ix_chassis_operations_done", operations.c.done, operations.c.create_time)

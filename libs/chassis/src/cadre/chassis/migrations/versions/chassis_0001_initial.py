@@ -13,10 +13,19 @@ branch_labels = ("chassis",)
 depends_on = None
 
 
+FIRST_RELEASE = (
+    "chassis_outbox",
+    "chassis_inbox",
+    "chassis_parked_events",
+    "chassis_request_ledger",
+    "chassis_audit_log",
+)
+
+
 def upgrade() -> None:
     # The tables as first released; later changes get revisions of their own.
-    tables.metadata.create_all(bind=op.get_bind())
+    tables.metadata.create_all(bind=op.get_bind(), tables=[tables.metadata.tables[t] for t in FIRST_RELEASE])
 
 
 def downgrade() -> None:
-    tables.metadata.drop_all(bind=op.get_bind())
+    tables.metadata.drop_all(bind=op.get_bind(), tables=[tables.metadata.tables[t] for t in FIRST_RELEASE])
