@@ -96,3 +96,12 @@ async def serving(host: ServiceHost, *, timeout: float = 20.0) -> AsyncIterator[
     finally:
         host.request_shutdown()
         await asyncio.wait_for(task, timeout=timeout)
+
+
+def channel(address: str) -> grpc.aio.Channel:
+    """A client channel to a service under test, carrying whatever credentials services require.
+
+    Tests open channels through here, so when services start to require credentials only
+    this function changes.
+    """
+    return grpc.aio.insecure_channel(address)
