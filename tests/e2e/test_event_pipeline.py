@@ -10,7 +10,6 @@ import time
 import uuid
 from pathlib import Path
 
-import grpc
 import nats
 import pytest
 from google.type import date_pb2
@@ -20,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from cadre.chassis.telemetry import setup_tracing
-from cadre.cli import tally
+from cadre.cli import tally, testing
 from cadre.cli.processes import NatsServer, free_port
 from cadre.cli.testing import serving
 from cadre.roster.main import build as build_roster
@@ -96,7 +95,7 @@ async def test_one_trace_runs_from_the_grpc_call_through_the_bus_into_the_consum
     roster_host = build_roster(_settings(RosterSettings, database_url, nats_server, tmp_path))
     tally_host = tally.build(_settings(tally.TallySettings, second_database_url, nats_server, tmp_path))
     async with serving(roster_host), serving(tally_host):
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{roster_host.bound_port}") as channel:
+        async with testing.channel(f"127.0.0.1:{roster_host.bound_port}") as channel:
             roster = roster_service_pb2_grpc.RosterServiceStub(channel)
             team = await _team(roster)
             spans.clear()
@@ -122,7 +121,7 @@ async def test_paused_broker_during_a_drain_loses_nothing_and_doubles_nothing(
     roster_host = build_roster(_settings(RosterSettings, database_url, nats_server, tmp_path))
     tally_host = tally.build(_settings(tally.TallySettings, second_database_url, nats_server, tmp_path))
     async with serving(roster_host), serving(tally_host):
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{roster_host.bound_port}") as channel:
+        async with testing.channel(f"127.0.0.1:{roster_host.bound_port}") as channel:
             roster = roster_service_pb2_grpc.RosterServiceStub(channel)
             team = await _team(roster)
             await asyncio.gather(*(roster.HireEmployee(_hire(team, i)) for i in range(30)))
@@ -144,7 +143,7 @@ async def test_a_late_duplicate_beyond_the_broker_window_changes_nothing(
     roster_host = build_roster(_settings(RosterSettings, database_url, nats_server, tmp_path))
     tally_host = tally.build(_settings(tally.TallySettings, second_database_url, nats_server, tmp_path))
     async with serving(roster_host), serving(tally_host):
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{roster_host.bound_port}") as channel:
+        async with testing.channel(f"127.0.0.1:{roster_host.bound_port}") as channel:
             roster = roster_service_pb2_grpc.RosterServiceStub(channel)
             team = await _team(roster)
             await roster.HireEmployee(_hire(team, 1))

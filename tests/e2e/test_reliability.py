@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, func, select
 
 from cadre.chassis.events import parse_envelope
 from cadre.chassis.tables import parked_events
+from cadre.cli import testing
 from cadre.cli.processes import NatsServer, ServiceProcess
 from cadre.cli.tally import tallied
 from cadre.roster.v1 import employee_pb2, org_unit_pb2, roster_service_pb2, roster_service_pb2_grpc
@@ -139,7 +140,7 @@ async def test_every_hire_reaches_an_independent_subscriber_exactly_once(
         await message.ack()
 
     subscription = await js.subscribe(HIRED, cb=on_message, stream="CADRE_ROSTER")
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         team = await make_team(roster)
         hired = await asyncio.gather(*(roster.HireEmployee(hire_request(team, i)) for i in range(25)))
@@ -158,13 +159,13 @@ async def test_kill_after_commit_before_publish_delivers_once_after_restart(
     roster_process: ServiceProcess, nats_server: NatsServer
 ) -> None:
     roster_process.start()
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         team = await make_team(roster_service_pb2_grpc.RosterServiceStub(channel))
     roster_process.terminate()
 
     roster_process.start(extra_env={"CADRE_CRASH_AT": "after_commit"})
     request = hire_request(team, 1)
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as crashed:
             await roster.HireEmployee(request, timeout=10)
@@ -173,7 +174,7 @@ async def test_kill_after_commit_before_publish_delivers_once_after_restart(
     assert await stream_events(nats_server.url, HIRED) == Counter()  # committed, not published
 
     roster_process.start()
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         employee = await hire_with_retries(roster, request)  # the client retries the same request id
         listed = await roster.ListEmployees(roster_service_pb2.ListEmployeesRequest(org_unit=team))
@@ -192,7 +193,7 @@ async def test_broker_killed_and_restarted_while_hiring_loses_and_doubles_nothin
 ) -> None:
     roster_process.start()
     tally_process.start()
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         team = await make_team(roster)
         for i in range(60):
@@ -213,7 +214,7 @@ async def test_consumer_killed_between_commit_and_ack_applies_each_event_once(
     roster_process: ServiceProcess, tally_process: ServiceProcess, second_database_url: str
 ) -> None:
     roster_process.start()
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         team = await make_team(roster)
         await asyncio.gather(*(roster.HireEmployee(hire_request(team, i)) for i in range(40)))
@@ -236,7 +237,7 @@ async def test_malformed_event_is_parked_and_the_rest_flow_on(
     connection = await nats.connect(nats_server.url)
     await connection.jetstream().publish(HIRED, b"\xff\x00 not an envelope", stream="CADRE_ROSTER")
     await connection.close()
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         team = await make_team(roster)
         await asyncio.gather(*(roster.HireEmployee(hire_request(team, i)) for i in range(10)))
@@ -254,12 +255,12 @@ async def test_sigterm_turns_health_not_serving_first_and_drains_in_flight_calls
     roster_process: ServiceProcess,
 ) -> None:
     roster_process.start()
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         team = await make_team(roster_service_pb2_grpc.RosterServiceStub(channel))
     roster_process.terminate()
     roster_process.start(extra_env={"CADRE_PAUSE_AT": "before_commit", "CADRE_PAUSE_MS": "300"})
 
-    async with grpc.aio.insecure_channel(roster_process.address) as channel:
+    async with testing.channel(roster_process.address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         health = health_pb2_grpc.HealthStub(channel)
         statuses: list[tuple[float, int]] = []

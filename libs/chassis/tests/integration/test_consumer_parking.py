@@ -16,6 +16,7 @@ from cadre.chassis.events import build_event
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import ServiceSettings
 from cadre.chassis.tables import inbox
+from cadre.cli import testing
 from cadre.cli.processes import NatsServer, free_port
 from cadre.cli.testing import serving
 
@@ -57,7 +58,7 @@ async def probe(database_url: str, nats_server: NatsServer, tmp_path: Path):
     host.migrate(tmp_path / "no-service-migrations")
     handler = FlakyHandler()
     host.add_consumer(name="probe-self", stream="CADRE_PROBE", subjects=["cadre.probe.v1.>"], handler=handler)
-    async with serving(host), grpc.aio.insecure_channel(f"127.0.0.1:{host.bound_port}") as channel:
+    async with serving(host), testing.channel(f"127.0.0.1:{host.bound_port}") as channel:
         yield host, handler, admin_service_pb2_grpc.AdminServiceStub(channel)
 
 

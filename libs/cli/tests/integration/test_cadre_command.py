@@ -37,7 +37,15 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
     assert "stopped." in log.read_text()
 
 
-def _hire(address: str) -> str:
+def _admin(env: dict[str, str]) -> list[tuple[str, str]]:
+    token = subprocess.run(
+        [*CADRE, "token", "system:admin"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert token.returncode == 0, token.stderr
+    return [("authorization", f"Bearer {token.stdout.strip()}")]
+
+
+def _hire(address: str, auth: list[tuple[str, str]]) -> str:
     with grpc.insecure_channel(address) as channel:
         roster = roster_service_pb2_grpc.RosterServiceStub(channel)
         parent = ""
@@ -53,6 +61,7 @@ def _hire(address: str) -> str:
                     )
                 ),
                 timeout=10,
+                metadata=auth,
             ).name
         employee = roster.HireEmployee(
             roster_service_pb2.HireEmployeeRequest(
@@ -66,14 +75,16 @@ def _hire(address: str) -> str:
                 request_id=str(uuid.uuid4()),
             ),
             timeout=10,
+            metadata=auth,
         )
         return employee.name
 
 
 def test_up_status_tail_and_data_kept_across_restarts(tmp_path: Path) -> None:
     roster_port = free_port()
-    env = {
-        **os.environ,
+    environment = {k: v for k, v in os.environ.items() if k != "CADRE_AUTH_PUBLIC_KEY_FILE"}
+    env = {  # a newcomer's machine: the development key that `cadre up` makes
+        **environment,
         "CADRE_DATA_DIR": str(tmp_path / "data"),
         "CADRE_NATS_PORT": str(free_port()),
         "CADRE_ROSTER_GRPC_PORT": str(roster_port),
@@ -83,7 +94,8 @@ def test_up_status_tail_and_data_kept_across_restarts(tmp_path: Path) -> None:
     log = tmp_path / "up.log"
     up = _start_up(env, log)
     try:
-        employee = _hire(address)
+        auth = _admin(env)
+        employee = _hire(address, auth)
         status = subprocess.run([*CADRE, "status"], env=env, capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stdout + status.stderr
         assert "SERVING" in status.stdout and "CADRE_ROSTER" in status.stdout
@@ -106,7 +118,7 @@ def test_up_status_tail_and_data_kept_across_restarts(tmp_path: Path) -> None:
     try:
         with grpc.insecure_channel(address) as channel:
             kept = roster_service_pb2_grpc.RosterServiceStub(channel).GetEmployee(
-                roster_service_pb2.GetEmployeeRequest(name=employee), timeout=10
+                roster_service_pb2.GetEmployeeRequest(name=employee), timeout=10, metadata=auth
             )
         assert kept.display_name == "Maria Santos"
     finally:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
+import jwt
 import pytest
 from google.type import date_pb2
 from sqlalchemy import func, select
 
+from cadre.chassis.auth import SYSTEM_ADMIN, ensure_dev_keys, issue_token
 from cadre.chassis.grpc_errors import error_info
 from cadre.chassis.tables import audit_log, outbox, request_ledger
+from cadre.cli import testing
 from cadre.cli.processes import NatsServer, free_port
 from cadre.cli.testing import serving
 from cadre.roster.adapters.tables import employees, org_units
@@ -38,7 +42,7 @@ async def roster(
         log_format="text",
     )
     host = build(settings)
-    async with serving(host), grpc.aio.insecure_channel(f"127.0.0.1:{host.bound_port}") as channel:
+    async with serving(host), testing.channel(f"127.0.0.1:{host.bound_port}") as channel:
         yield roster_service_pb2_grpc.RosterServiceStub(channel), host
 
 
@@ -350,3 +354,44 @@ async def test_twenty_concurrent_hires_with_one_request_id_store_one_row(roster)
         await stub.HireEmployee(different)
     _expect_error(raised.value, grpc.StatusCode.INVALID_ARGUMENT, "REQUEST_ID_REUSED", "request_id")
     assert _row_counts(host) == after
+
+
+BAD_TOKENS = {
+    "missing": None,
+    "expired": lambda: testing.token(now=0, ttl_seconds=60),
+    "wrong audience": lambda: testing.token(audience="billing-system"),
+    "wrongly signed": lambda: issue_token(ensure_dev_keys(Path(tempfile.mkdtemp()))[0], SYSTEM_ADMIN),
+    "alg none": lambda: jwt.encode(
+        {"sub": SYSTEM_ADMIN, "aud": "cadre", "iss": "cadre", "iat": 0, "exp": 2**40}, None, algorithm="none"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOKENS))
+async def test_every_rpc_refuses_a_bad_token_and_writes_nothing(roster, case: str) -> None:
+    _, host = roster
+    before = _row_counts(host)
+    make = BAD_TOKENS[case]
+    metadata = None if make is None else [("authorization", f"Bearer {make()}")]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.bound_port}") as bare:
+        stub = roster_service_pb2_grpc.RosterServiceStub(bare)
+        calls = [
+            stub.CreateOrgUnit(
+                roster_service_pb2.CreateOrgUnitRequest(
+                    org_unit=OrgUnit(display_name="C", kind=OrgUnit.KIND_CENTER, time_zone="UTC")
+                ),
+                metadata=metadata,
+            ),
+            stub.HireEmployee(_hire_request(f"orgUnits/{uuid.uuid4()}"), metadata=metadata),
+            stub.ListEmployees(roster_service_pb2.ListEmployeesRequest(), metadata=metadata),
+            stub.GetOrgUnit(
+                roster_service_pb2.GetOrgUnitRequest(name=f"orgUnits/{uuid.uuid4()}"), metadata=metadata
+            ),
+        ]
+        for call in calls:
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await call
+            assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            info, _ = error_info(raised.value)
+            assert info is not None and info.reason.startswith("TOKEN_")
+    assert _row_counts(host) == before

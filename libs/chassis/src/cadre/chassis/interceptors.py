@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from grpc.aio import AbortError
@@ -12,15 +12,22 @@ from opentelemetry import trace
 
 from cadre.chassis import context as request_context
 from cadre.chassis import deadlines
+from cadre.chassis.auth import TokenVerifier, bearer_token
 from cadre.chassis.errors import DomainError
 from cadre.chassis.grpc_errors import internal_status, to_status
 
 log = logging.getLogger("cadre.rpc")
 
 
+UNAUTHENTICATED_METHODS = ("/grpc.health", "/grpc.reflection")
+
+
 class ChassisInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, *, domain: str) -> None:
+    """Authentication, request context, deadlines and the error mapping, for every method."""
+
+    def __init__(self, *, domain: str, verifier: TokenVerifier) -> None:
         self._domain = domain
+        self._verifier = verifier
 
     async def intercept_service(
         self,
@@ -29,7 +36,7 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method.startswith(("/grpc.health", "/grpc.reflection")):
+        if handler is None or method.startswith(UNAUTHENTICATED_METHODS):
             return handler
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
@@ -52,13 +59,13 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
     def _bind(self, request: Any, context: grpc.aio.ServicerContext, method: str) -> tuple[Any, Any]:
+        """Authenticates the caller (UNAUTHENTICATED before anything runs) and binds the call."""
+        principal = self._verifier.verify(bearer_token(context.invocation_metadata()))
         request_id = getattr(request, "request_id", "") if hasattr(request, "DESCRIPTOR") else ""
-        return (
-            deadlines.set_remaining(context.time_remaining()),
-            request_context.bind(request_context.RequestContext(request_id=request_id, method=method)),
-        )
+        who = request_context.RequestContext(actor=principal.subject, request_id=request_id, method=method)
+        return deadlines.set_remaining(context.time_remaining()), request_context.bind(who)
 
-    async def _fail(self, context: grpc.aio.ServicerContext, error: Exception, method: str) -> None:
+    async def _fail(self, context: grpc.aio.ServicerContext, error: Exception, method: str) -> NoReturn:
         if isinstance(error, DomainError):
             log.info("%s failed: %s", method, error)
             await context.abort_with_status(to_status(error, domain=self._domain))
@@ -66,10 +73,14 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
         trace_id = format(span_context.trace_id, "032x") if span_context.is_valid else "none"
         log.exception("%s crashed", method)
         await context.abort_with_status(internal_status(domain=self._domain, trace_id=trace_id))
+        raise AssertionError("abort_with_status returned")
 
     def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            deadline_token, context_token = self._bind(request, context, method)
+            try:
+                deadline_token, context_token = self._bind(request, context, method)
+            except DomainError as error:
+                await self._fail(context, error, method)
             try:
                 return await behavior(request, context)
             except AbortError:
@@ -86,7 +97,10 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
         self, behavior: Callable[..., AsyncIterator[Any]], method: str
     ) -> Callable[..., AsyncIterator[Any]]:
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            deadline_token, context_token = self._bind(request, context, method)
+            try:
+                deadline_token, context_token = self._bind(request, context, method)
+            except DomainError as error:
+                await self._fail(context, error, method)
             try:
                 async for item in behavior(request, context):
                     yield item

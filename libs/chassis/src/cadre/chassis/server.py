@@ -25,6 +25,7 @@ from sqlalchemy import text
 from cadre.admin.v1 import admin_service_pb2_grpc
 from cadre.chassis.admin import SERVICE as ADMIN_SERVICE
 from cadre.chassis.admin import AdminServicer
+from cadre.chassis.auth import TokenVerifier, ensure_dev_keys
 from cadre.chassis.bus import EventBus
 from cadre.chassis.consumer import DurableConsumer, Handler
 from cadre.chassis.db import Database
@@ -38,6 +39,19 @@ log = logging.getLogger(__name__)
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name
 
 AddServicer = Callable[[Any, grpc.aio.Server], None]
+
+
+def token_verifier(settings: ServiceSettings) -> TokenVerifier:
+    public_key = settings.auth_public_key_file
+    if not public_key and not settings.auth_jwks_url:
+        _, public_key = ensure_dev_keys(settings.auth_key_dir)
+    return TokenVerifier(
+        algorithm=settings.auth_algorithm,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        public_key_file=public_key,
+        jwks_url=settings.auth_jwks_url,
+    )
 
 
 class ServiceHost:
@@ -135,7 +149,7 @@ class ServiceHost:
                     )
                 ),
             ),
-            ChassisInterceptor(domain=f"{s.service_name}.cadre.dev"),
+            ChassisInterceptor(domain=f"{s.service_name}.cadre.dev", verifier=token_verifier(s)),
         ]
         server = grpc.aio.server(
             interceptors=interceptors,

@@ -51,6 +51,13 @@ class ServiceSettings(BaseSettings):
     default_deadline_seconds: float = Field(default=10.0, gt=0)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     db_threads: int = Field(default=8, ge=1, le=256)
+    profile: Literal["embedded", "production"] = "embedded"
+    auth_algorithm: Literal["EdDSA", "RS256", "ES256"] = "EdDSA"
+    auth_issuer: str = "cadre"
+    auth_audience: str = "cadre"
+    # PEM public key; in the embedded profile, the development key under the data folder.
+    auth_public_key_file: Path | None = None
+    auth_jwks_url: str = ""
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -76,7 +83,16 @@ class ServiceSettings(BaseSettings):
                 f"{ENV_PREFIX}CONSUMER_BACKOFF_SECONDS has more steps than "
                 f"{ENV_PREFIX}CONSUMER_MAX_DELIVER allows deliveries"
             )
+        if self.profile == "production" and not (self.auth_public_key_file or self.auth_jwks_url):
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}PROFILE=production needs {ENV_PREFIX}AUTH_PUBLIC_KEY_FILE or "
+                f"{ENV_PREFIX}AUTH_JWKS_URL: the development key is for one machine only"
+            )
         return self
+
+    @property
+    def auth_key_dir(self) -> Path:
+        return self.data_dir / "auth"
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from typing import Annotated
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
+from cadre.chassis.auth import ensure_dev_keys, issue_token
 from cadre.cli import bus_view
 from cadre.cli.platform import LocalPlatform
 from cadre.cli.processes import NatsServer, ServiceProcess, health_status
@@ -29,6 +31,8 @@ def up() -> None:
     """Start NATS (JetStream) and every service on this machine; Ctrl-C stops them all."""
     platform = LocalPlatform.from_environment()
     platform.log_dir.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("CADRE_AUTH_PUBLIC_KEY_FILE") and not os.environ.get("CADRE_AUTH_JWKS_URL"):
+        ensure_dev_keys(platform.auth_dir)  # before the services start, so they share one key
     nats = NatsServer(
         store_dir=platform.data_dir / "nats", port=platform.nats_port, log_file=platform.log_dir / "nats.log"
     )
@@ -123,7 +127,9 @@ def status() -> None:
             try:
                 with grpc.insecure_channel(address) as channel:
                     reply = admin_service_pb2_grpc.AdminServiceStub(channel).GetEventStatus(
-                        admin_service_pb2.GetEventStatusRequest(), timeout=5
+                        admin_service_pb2.GetEventStatusRequest(),
+                        timeout=5,
+                        metadata=[("authorization", f"Bearer {platform.admin_token()}")],
                     )
                 row[3] = str(reply.outbox_pending)
                 row[4] = (
@@ -156,6 +162,20 @@ def status() -> None:
     console.print(stream_table)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def token(
+    subject: Annotated[str, typer.Argument(help="employees/{id}, services/{name} or system:admin")],
+    ttl: Annotated[int, typer.Option(help="Seconds the token stays valid")] = 3600,
+) -> None:
+    """Print a bearer token for SUBJECT, signed with the development key (embedded profile)."""
+    platform = LocalPlatform.from_environment()
+    try:
+        print(issue_token(platform.signing_key(), subject, ttl_seconds=ttl))
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
 
 
 @events_app.command("tail")

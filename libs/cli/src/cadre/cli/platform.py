@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cadre.chassis.auth import DEV_PRIVATE_KEY, SYSTEM_ADMIN, issue_token
 from cadre.chassis.settings import DEFAULT_NATS_PORT
 from cadre.cli.processes import SERVICES
 
@@ -41,3 +42,21 @@ class LocalPlatform:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def auth_dir(self) -> Path:
+        return self.data_dir / "auth"
+
+    def signing_key(self) -> Path:
+        """The key `cadre token` signs with: CADRE_AUTH_SIGNING_KEY_FILE, else the dev key."""
+        configured = os.environ.get("CADRE_AUTH_SIGNING_KEY_FILE")
+        path = Path(configured) if configured else self.auth_dir / DEV_PRIVATE_KEY
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no signing key at {path}: `cadre up` creates the development key on first start "
+                "(embedded profile); elsewhere, tokens come from your identity provider"
+            )
+        return path
+
+    def admin_token(self, ttl_seconds: int = 300) -> str:
+        return issue_token(self.signing_key(), SYSTEM_ADMIN, ttl_seconds=ttl_seconds)

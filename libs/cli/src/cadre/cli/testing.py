@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -21,6 +23,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from cadre.chassis.auth import SYSTEM_ADMIN, ensure_dev_keys, issue_token
+from cadre.chassis.client import open_channel
 from cadre.chassis.server import ServiceHost
 from cadre.cli.processes import NatsServer
 
@@ -98,10 +102,18 @@ async def serving(host: ServiceHost, *, timeout: float = 20.0) -> AsyncIterator[
         await asyncio.wait_for(task, timeout=timeout)
 
 
-def channel(address: str) -> grpc.aio.Channel:
-    """A client channel to a service under test, carrying whatever credentials services require.
+# One signing key for the whole test run: every service started by a test (in-process or
+# as a child process, which inherits the environment) verifies with its public half.
+_TEST_KEYS = Path(tempfile.mkdtemp(prefix="cadre-test-keys-"))
+TEST_SIGNING_KEY, _TEST_VERIFYING_KEY = ensure_dev_keys(_TEST_KEYS)
+os.environ["CADRE_AUTH_PUBLIC_KEY_FILE"] = str(_TEST_VERIFYING_KEY)
 
-    Tests open channels through here, so when services start to require credentials only
-    this function changes.
-    """
-    return grpc.aio.insecure_channel(address)
+
+def token(subject: str = SYSTEM_ADMIN, **options: Any) -> str:
+    return issue_token(TEST_SIGNING_KEY, subject, **options)
+
+
+def channel(address: str, subject: str = SYSTEM_ADMIN) -> grpc.aio.Channel:
+    """A client channel to a service under test, acting as `subject` (the platform admin by default)."""
+    signed = token(subject)
+    return open_channel(address, token_source=lambda: signed, default_timeout=30)
