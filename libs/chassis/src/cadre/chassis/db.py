@@ -83,13 +83,16 @@ class UnitOfWork:
             build_event(source=self._source, event_type=event_type, entity=entity, payload=payload)
         )
 
-    def audit(self, *, action: str, entity: str, before: object, after: object) -> None:
+    def audit(
+        self, *, action: str, entity: str, before: object, after: object, acting_under: str = ""
+    ) -> None:
+        """One audit record in this transaction; `acting_under` names the authority used."""
         who = request_context.current()
         self.connection.execute(
             insert(audit_log).values(
                 occurred_at=datetime.now(UTC),
                 actor=who.actor,
-                acting_under=who.acting_under,
+                acting_under=acting_under or who.acting_under,
                 action=action,
                 entity=entity,
                 before=None if before is None else json.dumps(before, sort_keys=True, default=str),

@@ -79,6 +79,7 @@ class ServiceHost:
         self.health = health.aio.HealthServicer()
         self.consumers: list[DurableConsumer] = []
         self._services: list[tuple[AddServicer, Any, str]] = []
+        self._periodic: list[tuple[str, float, Callable[[], object]]] = []
         self._shutdown = asyncio.Event()
         self.bound_port = 0
 
@@ -106,6 +107,21 @@ class ServiceHost:
         )
         self.consumers.append(consumer)
         return consumer
+
+    def add_periodic(self, name: str, every_seconds: float, work: Callable[[], object]) -> None:
+        """Runs blocking `work` on the database pool every `every_seconds` while serving."""
+        self._periodic.append((name, every_seconds, work))
+
+    async def _run_periodic(self, name: str, every_seconds: float, work: Callable[[], object]) -> None:
+        while not self._shutdown.is_set():
+            try:
+                await self.db.run(work)
+            except Exception:
+                log.exception("periodic job %s failed; trying again in %ss", name, every_seconds)
+            try:
+                await asyncio.wait_for(self._shutdown.wait(), timeout=every_seconds)
+            except TimeoutError:
+                pass
 
     def _set_health(self, status: int) -> Awaitable[None]:
         async def apply() -> None:
@@ -193,6 +209,7 @@ class ServiceHost:
             log.info("%s serving", s.service_name)
             tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
             tasks.extend(asyncio.create_task(c.run(), name=c.name) for c in self.consumers)
+            tasks.extend(asyncio.create_task(self._run_periodic(*job), name=job[0]) for job in self._periodic)
         elif ready.done():
             log.error("%s could not become ready: %s", s.service_name, ready.exception())
             self._shutdown.set()

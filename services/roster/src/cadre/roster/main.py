@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import load_settings
 from cadre.roster.adapters.grpc_servicer import SERVICE, RosterServicer
+from cadre.roster.adapters.repository import SqlRosterUnit
+from cadre.roster.app import transfers
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import roster_service_pb2_grpc
 
@@ -20,6 +23,12 @@ def build(settings: RosterSettings) -> ServiceHost:
     host.add_service(
         roster_service_pb2_grpc.add_RosterServiceServicer_to_server, RosterServicer(host.db), SERVICE
     )
+
+    def complete_due_transfers() -> None:
+        with host.db.transaction() as unit:
+            transfers.complete_due_transfers(SqlRosterUnit(unit), now=datetime.now(UTC))
+
+    host.add_periodic("due-transfers", settings.transfer_check_seconds, complete_due_transfers)
     return host
 
 

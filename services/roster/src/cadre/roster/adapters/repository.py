@@ -1,31 +1,55 @@
-"""Roster repositories over SQLAlchemy Core. They never commit: the unit of work does."""
+"""Roster repositories over SQLAlchemy Core. They never commit: the unit of work does.
+
+A save names the version it read; a row changed meanwhile is ABORTED, never overwritten
+(RELIABILITY R11).
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, Row, exists, insert, select
+from sqlalchemy import Connection, Row, exists, func, insert, or_, select, update
 
+from cadre.authority.policy import Action, Grant, Limits
 from cadre.chassis.db import UnitOfWork
+from cadre.chassis.errors import aborted
 from cadre.roster.adapters import event_mapping
-from cadre.roster.adapters.tables import employees, org_units
+from cadre.roster.adapters.tables import employees, grants, org_units, transfers
 from cadre.roster.domain.employee import (
+    AvailabilityException,
+    AvailabilityWindow,
     Contract,
     Employee,
     EmployeeState,
     EmploymentType,
+    PositionKind,
     Role,
     Skill,
+    VirtualPosition,
 )
 from cadre.roster.domain.events import RosterEvent
 from cadre.roster.domain.org_unit import OrgUnit, OrgUnitKind
+from cadre.roster.domain.transfer import Transfer, TransferState
 
 
-def _aware(moment: datetime) -> datetime:
+def _aware(moment: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything is stored in UTC.
+    if moment is None:
+        return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _path_text(path: Sequence[str]) -> str:
+    return "/" + "/".join(path) + "/"
+
+
+def _path(text: str) -> tuple[str, ...]:
+    return tuple(text.strip("/").split("/"))
 
 
 def _unit_from_row(row: Row) -> OrgUnit:
@@ -36,10 +60,14 @@ def _unit_from_row(row: Row) -> OrgUnit:
         parent_id=row.parent_id,
         time_zone=row.time_zone,
         site=row.site,
-        path=tuple(row.path.strip("/").split("/")),
-        created_at=_aware(row.created_at),
+        path=_path(row.path),
+        created_at=_aware(row.created_at),  # type: ignore[arg-type]
         version=row.version,
     )
+
+
+def _windows(items: list[list[int]]) -> tuple[AvailabilityWindow, ...]:
+    return tuple(AvailabilityWindow(*item) for item in items)
 
 
 def _employee_from_row(row: Row) -> Employee:
@@ -57,19 +85,99 @@ def _employee_from_row(row: Row) -> Employee:
             row.days_off_per_week,
         ),
         skills=tuple(
-            Skill(s["code"], s["level"], date.fromisoformat(s["expire"]) if s.get("expire") else None)
+            Skill(
+                s["code"],
+                s["level"],
+                date.fromisoformat(s["expire"]) if s.get("expire") else None,
+                s.get("source", ""),
+            )
             for s in json.loads(row.skills)
         ),
         hire_date=row.hire_date,
         state=EmployeeState(row.state),
         employee_number=row.employee_number or "",
-        created_at=_aware(row.created_at),
+        created_at=_aware(row.created_at),  # type: ignore[arg-type]
         version=row.version,
+        availability=_windows(json.loads(row.availability)),
+        availability_exceptions=tuple(
+            AvailabilityException(date.fromisoformat(e["date"]), _windows(e["windows"]))
+            for e in json.loads(row.availability_exceptions)
+        ),
+        virtual_positions=tuple(
+            VirtualPosition(
+                PositionKind(p["kind"]),
+                Decimal(p["fte"]),
+                date.fromisoformat(p["start"]),
+                date.fromisoformat(p["end"]) if p.get("end") else None,
+            )
+            for p in json.loads(row.virtual_positions)
+        ),
+        seniority_date=row.seniority_date,
+        termination_date=row.termination_date,
     )
 
 
-def _path_text(path: tuple[str, ...]) -> str:
-    return "/" + "/".join(path) + "/"
+def _employee_values(employee: Employee) -> dict[str, Any]:
+    c = employee.contract
+    return {
+        "display_name": employee.display_name,
+        "org_unit_id": employee.org_unit_id,
+        "role": employee.role.value,
+        "employment_type": employee.employment_type.value,
+        "min_weekly_minutes": c.min_weekly_minutes,
+        "max_weekly_minutes": c.max_weekly_minutes,
+        "max_consecutive_days": c.max_consecutive_days,
+        "min_rest_minutes": c.min_rest_minutes,
+        "days_off_per_week": c.days_off_per_week,
+        "skills": json.dumps(
+            [
+                {
+                    "code": s.code,
+                    "level": s.level,
+                    "expire": s.expire_date.isoformat() if s.expire_date else None,
+                    "source": s.source,
+                }
+                for s in employee.skills
+            ]
+        ),
+        "hire_date": employee.hire_date,
+        "state": employee.state.value,
+        "employee_number": employee.employee_number or None,
+        "version": employee.version,
+        "availability": json.dumps([[w.day, w.start_minute, w.end_minute] for w in employee.availability]),
+        "availability_exceptions": json.dumps(
+            [
+                {
+                    "date": e.on.isoformat(),
+                    "windows": [[w.day, w.start_minute, w.end_minute] for w in e.windows],
+                }
+                for e in employee.availability_exceptions
+            ]
+        ),
+        "virtual_positions": json.dumps(
+            [
+                {
+                    "kind": p.kind.value,
+                    "fte": str(p.fte_share),
+                    "start": p.start_date.isoformat(),
+                    "end": p.end_date.isoformat() if p.end_date else None,
+                }
+                for p in employee.virtual_positions
+            ]
+        ),
+        "seniority_date": employee.seniority_date,
+        "termination_date": employee.termination_date,
+    }
+
+
+def _save(
+    connection: Connection, table: Any, key: str, values: dict[str, Any], expected_version: int
+) -> None:
+    result = connection.execute(
+        update(table).where(table.c.id == key, table.c.version == expected_version).values(**values)
+    )
+    if result.rowcount != 1:
+        raise aborted("CONCURRENT_MODIFICATION", "the record changed meanwhile; read it again", id=key)
 
 
 class SqlOrgUnits:
@@ -112,51 +220,206 @@ class SqlEmployees:
         row = self._c.execute(select(employees).where(employees.c.id == employee_id)).first()
         return _employee_from_row(row) if row else None
 
-    def number_taken(self, employee_number: str) -> bool:
-        return bool(
-            self._c.execute(select(exists().where(employees.c.employee_number == employee_number))).scalar()
-        )
+    def number_taken(self, employee_number: str, *, other_than: str = "") -> bool:
+        condition = employees.c.employee_number == employee_number
+        if other_than:
+            condition = condition & (employees.c.id != other_than)
+        return bool(self._c.execute(select(exists().where(condition))).scalar())
 
     def add(self, employee: Employee) -> None:
-        c = employee.contract
         self._c.execute(
             insert(employees).values(
-                id=employee.id,
-                display_name=employee.display_name,
-                org_unit_id=employee.org_unit_id,
-                role=employee.role.value,
-                employment_type=employee.employment_type.value,
-                min_weekly_minutes=c.min_weekly_minutes,
-                max_weekly_minutes=c.max_weekly_minutes,
-                max_consecutive_days=c.max_consecutive_days,
-                min_rest_minutes=c.min_rest_minutes,
-                days_off_per_week=c.days_off_per_week,
-                skills=json.dumps(
-                    [
-                        {
-                            "code": s.code,
-                            "level": s.level,
-                            "expire": s.expire_date.isoformat() if s.expire_date else None,
-                        }
-                        for s in employee.skills
-                    ]
-                ),
-                hire_date=employee.hire_date,
-                state=employee.state.value,
-                employee_number=employee.employee_number or None,
-                created_at=employee.created_at,
-                version=employee.version,
+                id=employee.id, created_at=employee.created_at, **_employee_values(employee)
             )
         )
 
-    def list(self, *, within: OrgUnit | None, after: str | None, limit: int) -> Sequence[Employee]:
+    def save(self, employee: Employee, *, expected_version: int) -> None:
+        _save(self._c, employees, employee.id, _employee_values(employee), expected_version)
+
+    def list(
+        self,
+        *,
+        within: OrgUnit | None,
+        visible: list[tuple[str, ...]] | None,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[Employee]:
         query = select(employees).order_by(employees.c.id).limit(limit)
-        if within is not None:
-            subtree = select(org_units.c.id).where(org_units.c.path.startswith(_path_text(within.path)))
-            query = query.where(employees.c.org_unit_id.in_(subtree))
+        prefixes = [within.path] if within is not None else []
+        if visible is not None:
+            if not visible:
+                return []
+            prefixes = prefixes or visible
+        if prefixes:
+            # Scoped to subtrees: the teams whose path starts with one of the prefixes.
+            teams = select(org_units.c.id).where(
+                or_(*(org_units.c.path.startswith(_path_text(p)) for p in prefixes))
+            )
+            query = query.where(employees.c.org_unit_id.in_(teams))
         if after:
             query = query.where(employees.c.id > after)
         return [_employee_from_row(row) for row in self._c.execute(query)]
+
+
+def _transfer_from_row(row: Row) -> Transfer:
+    return Transfer(
+        id=row.id,
+        employee_id=row.employee_id,
+        from_org_unit_id=row.from_org_unit_id,
+        to_org_unit_id=row.to_org_unit_id,
+        effective_date=row.effective_date,
+        reason=row.reason,
+        state=TransferState(row.state),
+        requested_by=row.requested_by,
+        created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        decided_by=row.decided_by,
+        rejection_reason=row.rejection_reason,
+        completed_at=_aware(row.completed_at),
+        version=row.version,
+    )
+
+
+def _transfer_values(transfer: Transfer) -> dict[str, Any]:
+    return {
+        "state": transfer.state.value,
+        "decided_by": transfer.decided_by,
+        "rejection_reason": transfer.rejection_reason,
+        "completed_at": transfer.completed_at,
+        "version": transfer.version,
+    }
+
+
+class SqlTransfers:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, transfer_id: str) -> Transfer | None:
+        row = self._c.execute(select(transfers).where(transfers.c.id == transfer_id)).first()
+        return _transfer_from_row(row) if row else None
+
+    def add(self, transfer: Transfer) -> None:
+        self._c.execute(
+            insert(transfers).values(
+                id=transfer.id,
+                employee_id=transfer.employee_id,
+                from_org_unit_id=transfer.from_org_unit_id,
+                to_org_unit_id=transfer.to_org_unit_id,
+                effective_date=transfer.effective_date,
+                reason=transfer.reason,
+                requested_by=transfer.requested_by,
+                created_at=transfer.created_at,
+                **_transfer_values(transfer),
+            )
+        )
+
+    def save(self, transfer: Transfer, *, expected_version: int) -> None:
+        _save(self._c, transfers, transfer.id, _transfer_values(transfer), expected_version)
+
+    def due(self, *, limit: int) -> Sequence[Transfer]:
+        # Dates are compared in each new team's time zone by the caller; a day of slack here.
+        horizon = datetime.now(UTC).date().toordinal() + 1
+        query = (
+            select(transfers)
+            .where(transfers.c.state == TransferState.SCHEDULED.value)
+            .where(transfers.c.effective_date <= date.fromordinal(horizon))
+            .order_by(transfers.c.effective_date, transfers.c.id)
+            .limit(limit)
+        )
+        return [_transfer_from_row(row) for row in self._c.execute(query)]
+
+    def list(
+        self, *, employee_id: str | None, state: TransferState | None, after: str | None, limit: int
+    ) -> Sequence[Transfer]:
+        query = select(transfers).order_by(transfers.c.id).limit(limit)
+        if employee_id:
+            query = query.where(transfers.c.employee_id == employee_id)
+        if state is not None:
+            query = query.where(transfers.c.state == state.value)
+        if after:
+            query = query.where(transfers.c.id > after)
+        return [_transfer_from_row(row) for row in self._c.execute(query)]
+
+
+def grant_from_row(row: Row) -> Grant:
+    return Grant(
+        id=row.id,
+        grantee=row.grantee,
+        action=Action(row.action),
+        scope_path=_path(row.scope_path),
+        limits=Limits(row.max_days, row.max_minutes, row.max_amount_minor),
+        valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
+        valid_until=_aware(row.valid_until),
+        parent_id=row.parent_id,
+        depth=row.depth,
+        granted_by=row.granted_by,
+        reason=row.reason,
+        revoked_at=_aware(row.revoked_at),
+    )
+
+
+def _change_seq() -> int:
+    # Monotonic across processes (nanoseconds): readers reload when the maximum moves.
+    return time.time_ns()
+
+
+class SqlGrants:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, grant_id: str) -> Grant | None:
+        row = self._c.execute(select(grants).where(grants.c.id == grant_id)).first()
+        return grant_from_row(row) if row else None
+
+    def add(self, grant: Grant) -> None:
+        self._c.execute(
+            insert(grants).values(
+                id=grant.id,
+                grantee=grant.grantee,
+                action=grant.action.value,
+                scope_path=_path_text(grant.scope_path),
+                max_days=grant.limits.max_days,
+                max_minutes=grant.limits.max_minutes,
+                max_amount_minor=grant.limits.max_amount_minor,
+                valid_from=grant.valid_from,
+                valid_until=grant.valid_until,
+                parent_id=grant.parent_id,
+                depth=grant.depth,
+                granted_by=grant.granted_by,
+                reason=grant.reason,
+                revoked_at=grant.revoked_at,
+                created_at=datetime.now(UTC),
+                change_seq=_change_seq(),
+            )
+        )
+
+    def save(self, grant: Grant) -> None:
+        # Only revocation changes a grant.
+        self._c.execute(
+            update(grants)
+            .where(grants.c.id == grant.id)
+            .values(revoked_at=grant.revoked_at, change_seq=_change_seq())
+        )
+
+    def list(
+        self, *, grantee: str | None, related_to: str | None, after: str | None, limit: int
+    ) -> Sequence[Grant]:
+        query = select(grants).order_by(grants.c.id).limit(limit)
+        if grantee:
+            query = query.where(grants.c.grantee == grantee)
+        if related_to:
+            query = query.where(or_(grants.c.grantee == related_to, grants.c.granted_by == related_to))
+        if after:
+            query = query.where(grants.c.id > after)
+        return [grant_from_row(row) for row in self._c.execute(query)]
+
+
+def grant_book_version(connection: Connection) -> tuple[int, int]:
+    row = connection.execute(select(func.count(), func.max(grants.c.change_seq)).select_from(grants)).one()
+    return int(row[0]), int(row[1] or 0)
+
+
+def all_grants(connection: Connection) -> list[Grant]:
+    return [grant_from_row(row) for row in connection.execute(select(grants))]
 
 
 class SqlRosterUnit:
@@ -166,8 +429,32 @@ class SqlRosterUnit:
         self._unit = unit
         self.org_units = SqlOrgUnits(unit.connection)
         self.employees = SqlEmployees(unit.connection)
+        self.transfers = SqlTransfers(unit.connection)
+        self.grants = SqlGrants(unit.connection)
 
-    def record(self, event: RosterEvent) -> None:
-        event_type, entity, payload = event_mapping.to_message(event)
-        self._unit.publish(event_type=event_type, entity=entity, payload=payload)
-        self._unit.audit(action=event_type, entity=entity, before=None, after=event_mapping.audit_view(event))
+    def record(self, event: RosterEvent, *, acting_under: str = "") -> None:
+        for publication in event_mapping.publications(event):
+            self._unit.publish(
+                event_type=publication.event_type, entity=publication.entity, payload=publication.payload
+            )
+        for entry in event_mapping.audit_entries(event):
+            self._unit.audit(
+                action=entry.action,
+                entity=entry.entity,
+                before=entry.before,
+                after=entry.after,
+                acting_under=acting_under,
+            )
+
+
+class SqlRosterReader:
+    """Read-only repositories over a plain connection (no unit of work, nothing recorded)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.org_units = SqlOrgUnits(connection)
+        self.employees = SqlEmployees(connection)
+        self.transfers = SqlTransfers(connection)
+        self.grants = SqlGrants(connection)
+
+    def record(self, event: RosterEvent, *, acting_under: str = "") -> None:
+        raise RuntimeError("a read-only view records nothing")

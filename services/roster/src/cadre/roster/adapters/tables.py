@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -42,5 +42,55 @@ employees = Table(
     Column("employee_number", String(64), nullable=True, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
+    # Added by roster_0002.
+    Column("availability", Text, nullable=False, server_default="[]"),
+    Column("availability_exceptions", Text, nullable=False, server_default="[]"),
+    Column("virtual_positions", Text, nullable=False, server_default="[]"),
+    Column("seniority_date", Date, nullable=True),
+    Column("termination_date", Date, nullable=True),
 )
 Index("ix_employees_org_unit", employees.c.org_unit_id, employees.c.id)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("employee_id", String(36), nullable=False),
+    Column("from_org_unit_id", String(36), nullable=False),
+    Column("to_org_unit_id", String(36), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("rejection_reason", String(500), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_transfers_due", transfers.c.state, transfers.c.effective_date)
+Index("ix_transfers_employee", transfers.c.employee_id, transfers.c.id)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("grantee", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("scope_path", String(200), nullable=False),
+    Column("max_days", Integer, nullable=True),
+    Column("max_minutes", Integer, nullable=True),
+    Column("max_amount_minor", BigInteger, nullable=True),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("parent_id", String(36), nullable=True),
+    Column("depth", Integer, nullable=False),
+    Column("granted_by", String(200), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Bumped on every change: readers reload their in-memory grant book when it moves.
+    Column("change_seq", BigInteger, nullable=False),
+)
+Index("ix_grants_grantee", grants.c.grantee, grants.c.id)
+Index("ix_grants_change_seq", grants.c.change_seq)

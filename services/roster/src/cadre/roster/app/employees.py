@@ -1,19 +1,23 @@
-"""Employee use cases."""
+"""Employee use cases: hire, read, update, leave, return, terminate."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from cadre.chassis.errors import already_exists, not_found
+from cadre.authority.policy import Action
+from cadre.chassis.errors import aborted, already_exists
+from cadre.roster.app.access import Access, out_of_scope
 from cadre.roster.app.org_units import require_unit
 from cadre.roster.app.ports import EmployeeRepository, OrgUnitRepository, RosterUnit
-from cadre.roster.domain.employee import Contract, Employee, EmploymentType, Role, Skill, hire
-from cadre.roster.domain.events import EmployeeHired
+from cadre.roster.domain import employee as rules
+from cadre.roster.domain.employee import Contract, Employee, EmploymentType, Role, Skill
+from cadre.roster.domain.events import EmployeeHired, EmployeeStateChanged, EmployeeUpdated
 
 
 def hire_employee(
     unit: RosterUnit,
+    access: Access,
     *,
     employee_id: str,
     display_name: str,
@@ -26,8 +30,9 @@ def hire_employee(
     employee_number: str,
     now: datetime,
 ) -> Employee:
-    team = require_unit(unit.org_units, org_unit_id, field="employee.org_unit")
-    employee = hire(
+    team = require_unit(unit.org_units, access, org_unit_id, field="employee.org_unit")
+    acting_under = access.require(Action.MANAGE_EMPLOYEES, team.path)
+    employee = rules.hire(
         employee_id=employee_id,
         display_name=display_name,
         team=team,
@@ -46,24 +51,101 @@ def hire_employee(
             field="employee.employee_number",
         )
     unit.employees.add(employee)
-    unit.record(EmployeeHired(employee))
+    unit.record(EmployeeHired(employee), acting_under=acting_under)
     return employee
 
 
-def get_employee(employees: EmployeeRepository, *, employee_id: str) -> Employee:
+def visible_employee(
+    employees: EmployeeRepository, units: OrgUnitRepository, access: Access, *, employee_id: str
+) -> tuple[Employee, tuple[str, ...]]:
+    """The person and their team's path, if the caller may see them."""
     employee = employees.get(employee_id)
     if employee is None:
-        raise not_found("EMPLOYEE_NOT_FOUND", "name: no such employee", employee=employee_id)
-    return employee
+        raise access.missing("EMPLOYEE_NOT_FOUND", "no such employee", employee=employee_id)
+    team = units.get(employee.org_unit_id)
+    path = team.path if team else (employee.org_unit_id,)
+    if employee.id != access.own_employee_id and not access.can_see(path):
+        raise out_of_scope()
+    return employee, path
+
+
+def get_employee(
+    employees: EmployeeRepository, units: OrgUnitRepository, access: Access, *, employee_id: str
+) -> Employee:
+    return visible_employee(employees, units, access, employee_id=employee_id)[0]
 
 
 def list_employees(
     org_units: OrgUnitRepository,
     employees: EmployeeRepository,
+    access: Access,
     *,
     org_unit_id: str | None,
     after: str | None,
     limit: int,
 ) -> Sequence[Employee]:
-    within = require_unit(org_units, org_unit_id, field="org_unit") if org_unit_id else None
-    return employees.list(within=within, after=after, limit=limit)
+    within = None
+    if org_unit_id:
+        within = require_unit(org_units, access, org_unit_id, field="org_unit")
+        if not access.can_see(within.path):
+            raise out_of_scope()
+    return employees.list(within=within, visible=access.visible_scopes(), after=after, limit=limit)
+
+
+def _change(
+    unit: RosterUnit,
+    access: Access,
+    employee_id: str,
+    change: Callable[[Employee], Employee],
+    *,
+    expected_version: int | None = None,
+) -> tuple[Employee, Employee, str]:
+    current, path = visible_employee(unit.employees, unit.org_units, access, employee_id=employee_id)
+    acting_under = access.require(Action.MANAGE_EMPLOYEES, path)
+    if expected_version is not None and expected_version != current.version:
+        raise aborted(
+            "ETAG_MISMATCH", "the record changed since it was read; read it again", employee=employee_id
+        )
+    changed = change(current)
+    unit.employees.save(changed, expected_version=current.version)
+    return current, changed, acting_under
+
+
+def update_employee(
+    unit: RosterUnit,
+    access: Access,
+    *,
+    employee_id: str,
+    proposed: Employee,
+    fields: frozenset[str],
+    expected_version: int | None,
+) -> Employee:
+    number = proposed.employee_number if "employee_number" in fields else ""
+    if number and unit.employees.number_taken(number, other_than=employee_id):
+        raise already_exists(
+            "EMPLOYEE_NUMBER_TAKEN",
+            "employee.employee_number: another employee has this number",
+            field="employee.employee_number",
+        )
+    before, after, acting_under = _change(
+        unit,
+        access,
+        employee_id,
+        lambda e: rules.update(e, proposed, fields),
+        expected_version=expected_version,
+    )
+    unit.record(EmployeeUpdated(before, after), acting_under=acting_under)
+    return after
+
+
+def change_state(
+    unit: RosterUnit,
+    access: Access,
+    *,
+    employee_id: str,
+    effective_date: date,
+    transition: Callable[[Employee], Employee],
+) -> Employee:
+    before, after, acting_under = _change(unit, access, employee_id, transition)
+    unit.record(EmployeeStateChanged(before, after, effective_date), acting_under=acting_under)
+    return after

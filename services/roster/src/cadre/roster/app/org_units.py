@@ -5,21 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from cadre.chassis.errors import not_found
+from cadre.authority.policy import Action
+from cadre.chassis.errors import permission_denied
+from cadre.roster.app.access import Access, out_of_scope
 from cadre.roster.app.ports import OrgUnitRepository, RosterUnit
 from cadre.roster.domain.events import OrgUnitCreated
 from cadre.roster.domain.org_unit import OrgUnit, OrgUnitKind, new_org_unit
 
 
-def require_unit(units: OrgUnitRepository, unit_id: str, *, field: str) -> OrgUnit:
+def require_unit(units: OrgUnitRepository, access: Access, unit_id: str, *, field: str) -> OrgUnit:
+    """The unit, if the caller may know of it."""
     unit = units.get(unit_id)
     if unit is None:
-        raise not_found("ORG_UNIT_NOT_FOUND", f"{field}: no such org unit", field=field, org_unit=unit_id)
+        raise access.missing(
+            "ORG_UNIT_NOT_FOUND", f"{field}: no such org unit", field=field, org_unit=unit_id
+        )
     return unit
 
 
 def create_org_unit(
     unit: RosterUnit,
+    access: Access,
     *,
     unit_id: str,
     display_name: str,
@@ -29,7 +35,10 @@ def create_org_unit(
     site: str,
     now: datetime,
 ) -> OrgUnit:
-    parent = require_unit(unit.org_units, parent_id, field="org_unit.parent") if parent_id else None
+    parent = require_unit(unit.org_units, access, parent_id, field="org_unit.parent") if parent_id else None
+    if parent is None and not access.is_administrator:
+        raise permission_denied("ADMINISTRATOR_ONLY", "only an administrator creates a center")
+    acting_under = access.require(Action.MANAGE_ORG, parent.path) if parent else "ALLOWED_AS_ADMINISTRATOR"
     created = new_org_unit(
         unit_id=unit_id,
         display_name=display_name,
@@ -40,17 +49,22 @@ def create_org_unit(
         now=now,
     )
     unit.org_units.add(created)
-    unit.record(OrgUnitCreated(created))
+    unit.record(OrgUnitCreated(created), acting_under=acting_under)
     return created
 
 
-def get_org_unit(units: OrgUnitRepository, *, unit_id: str) -> OrgUnit:
-    return require_unit(units, unit_id, field="name")
+def get_org_unit(units: OrgUnitRepository, access: Access, *, unit_id: str) -> OrgUnit:
+    found = require_unit(units, access, unit_id, field="name")
+    if not access.can_see_unit(found.path):
+        raise out_of_scope()
+    return found
 
 
 def list_org_units(
-    units: OrgUnitRepository, *, parent_id: str | None, after: str | None, limit: int
+    units: OrgUnitRepository, access: Access, *, parent_id: str | None, after: str | None, limit: int
 ) -> Sequence[OrgUnit]:
     if parent_id:
-        require_unit(units, parent_id, field="parent")
-    return units.list(parent_id=parent_id, after=after, limit=limit)
+        get_org_unit(units, access, unit_id=parent_id)
+    # Scoped callers see few units: filter here rather than teach SQL the scope rule.
+    listed = units.list(parent_id=parent_id, after=after, limit=limit)
+    return [u for u in listed if access.can_see_unit(u.path)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from cadre.chassis.errors import Violations, invalid_field
+from cadre.chassis.errors import Violations, failed_precondition, invalid_field
 from cadre.roster.domain.org_unit import OrgUnit, OrgUnitKind, check_display_name
 
 MINUTES_PER_WEEK = 7 * 24 * 60
@@ -67,6 +68,39 @@ class Skill:
     code: str
     level: int
     expire_date: date | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class AvailabilityWindow:
+    """Minutes from midnight, in the team's time zone; day 1 is Monday."""
+
+    day: int
+    start_minute: int
+    end_minute: int
+
+
+@dataclass(frozen=True)
+class AvailabilityException:
+    on: date
+    windows: tuple[AvailabilityWindow, ...]  # empty: not available that day
+
+
+class PositionKind(enum.Enum):
+    PART_TIME_TRAINER = "PART_TIME_TRAINER"
+    FLOOR_COACH = "FLOOR_COACH"
+    QUALITY_REVIEWER = "QUALITY_REVIEWER"
+
+
+@dataclass(frozen=True)
+class VirtualPosition:
+    kind: PositionKind
+    fte_share: Decimal
+    start_date: date
+    end_date: date | None = None
+
+    def active_on(self, day: date) -> bool:
+        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
 
 
 @dataclass(frozen=True)
@@ -83,6 +117,16 @@ class Employee:
     employee_number: str
     created_at: datetime
     version: int = 1
+    availability: tuple[AvailabilityWindow, ...] = ()
+    availability_exceptions: tuple[AvailabilityException, ...] = ()
+    virtual_positions: tuple[VirtualPosition, ...] = ()
+    seniority_date: date | None = None
+    termination_date: date | None = None
+
+    def phone_capacity(self, on: date) -> Decimal:
+        """Share of a full-time job left for contacts once virtual positions take theirs."""
+        taken = sum((p.fte_share for p in self.virtual_positions if p.active_on(on)), Decimal(0))
+        return max(Decimal(0), Decimal(1) - taken)
 
 
 def _check_contract(contract: Contract, violations: Violations) -> None:
@@ -167,3 +211,122 @@ def hire(
         employee_number=employee_number,
         created_at=now,
     )
+
+
+def _check_availability(
+    windows: tuple[AvailabilityWindow, ...], field_path: str, violations: Violations
+) -> None:
+    for index, window in enumerate(windows):
+        if not 1 <= window.day <= 7:
+            violations.add(f"{field_path}[{index}].day", "OUT_OF_RANGE", "must be a weekday")
+        if not 0 <= window.start_minute < window.end_minute <= 24 * 60:
+            violations.add(
+                f"{field_path}[{index}].end", "WINDOW_EMPTY", "must end after it starts, by midnight"
+            )
+
+
+def _check_positions(positions: tuple[VirtualPosition, ...], violations: Violations) -> None:
+    for index, position in enumerate(positions):
+        prefix = f"employee.virtual_positions[{index}]."
+        if not Decimal(0) < position.fte_share <= Decimal(1):
+            violations.add(prefix + "fte_share", "OUT_OF_RANGE", "must be above 0 and at most 1")
+        if position.end_date is not None and position.end_date < position.start_date:
+            violations.add(prefix + "end_date", "ENDS_BEFORE_START", "must not be before start_date")
+    # The share taken is highest on some position's first day; check each of those days.
+    for day in {p.start_date for p in positions}:
+        taken = sum((p.fte_share for p in positions if p.active_on(day)), Decimal(0))
+        if taken > 1:
+            violations.add(
+                "employee.virtual_positions",
+                "OVER_FULL_TIME",
+                f"positions take {taken} of a full-time job on {day}",
+            )
+            break
+
+
+# What UpdateEmployee may change, and what it may not (with the reason it may not).
+UPDATABLE = frozenset(
+    {
+        "display_name",
+        "role",
+        "employment_type",
+        "contract",
+        "skills",
+        "availability",
+        "availability_exceptions",
+        "virtual_positions",
+        "seniority_date",
+        "employee_number",
+    }
+)
+NOT_UPDATABLE = {
+    "org_unit": ("TEAM_CHANGES_BY_TRANSFER", "a person changes team only through a transfer"),
+    "state": ("STATE_CHANGES_BY_LIFECYCLE", "use StartLeave, EndLeave or TerminateEmployee"),
+    "hire_date": ("HIRE_DATE_FIXED", "the hire date is fixed once hired"),
+}
+
+
+def update(current: Employee, proposed: Employee, fields: frozenset[str]) -> Employee:
+    """`current` with `fields` taken from `proposed`, validated; version bumped."""
+    for field in sorted(fields):
+        if field in NOT_UPDATABLE:
+            reason, description = NOT_UPDATABLE[field]
+            raise invalid_field(f"update_mask.{field}", reason, description)
+        if field not in UPDATABLE:
+            raise invalid_field(
+                "update_mask", "UNKNOWN_FIELD", f"{field} is not a field UpdateEmployee changes"
+            )
+    if current.state is EmployeeState.TERMINATED:
+        raise failed_precondition("EMPLOYEE_TERMINATED", "a terminated person's record no longer changes")
+    changed = replace(current, **{f: getattr(proposed, f) for f in fields}, version=current.version + 1)
+    violations = Violations()
+    check_display_name(changed.display_name, "employee.display_name", violations)
+    if changed.employee_number and not EMPLOYEE_NUMBER.match(changed.employee_number):
+        violations.add("employee.employee_number", "MALFORMED_EMPLOYEE_NUMBER", "1–64 letters, digits, . _ -")
+    _check_contract(changed.contract, violations)
+    _check_skills(changed.skills, violations)
+    _check_availability(changed.availability, "employee.availability", violations)
+    for index, exception in enumerate(changed.availability_exceptions):
+        _check_availability(
+            exception.windows, f"employee.availability_exceptions[{index}].windows", violations
+        )
+    _check_positions(changed.virtual_positions, violations)
+    violations.raise_if_any()
+    return changed
+
+
+def start_leave(employee: Employee, *, start_date: date, today: date) -> Employee:
+    _not_in_future(start_date, today, "start_date")
+    if employee.state is not EmployeeState.ACTIVE:
+        raise failed_precondition(
+            "NOT_ACTIVE", f"only an active person can go on leave; this one is {employee.state.value}"
+        )
+    return replace(employee, state=EmployeeState.ON_LEAVE, version=employee.version + 1)
+
+
+def end_leave(employee: Employee, *, return_date: date, today: date) -> Employee:
+    _not_in_future(return_date, today, "return_date")
+    if employee.state is not EmployeeState.ON_LEAVE:
+        raise failed_precondition("NOT_ON_LEAVE", "this person is not on leave")
+    return replace(employee, state=EmployeeState.ACTIVE, version=employee.version + 1)
+
+
+def terminate(employee: Employee, *, termination_date: date, today: date) -> Employee:
+    if employee.state is EmployeeState.TERMINATED:
+        raise failed_precondition("ALREADY_TERMINATED", "this person's employment has already ended")
+    if termination_date < employee.hire_date:
+        raise invalid_field("termination_date", "BEFORE_HIRE", "must not be before the hire date")
+    _not_in_future(termination_date, today, "termination_date")
+    return replace(
+        employee,
+        state=EmployeeState.TERMINATED,
+        termination_date=termination_date,
+        version=employee.version + 1,
+    )
+
+
+def _not_in_future(day: date, today: date, field: str) -> None:
+    # Lifecycle changes are recorded when they happen (back-dating is allowed); a change
+    # announced ahead of time is recorded on its day.
+    if day > today:
+        raise invalid_field(field, "IN_THE_FUTURE", "record the change on or after its date")
