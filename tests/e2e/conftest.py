@@ -8,21 +8,7 @@ from pathlib import Path
 import pytest
 
 from cadre.cli.processes import NatsServer, ServiceProcess
-
-
-def service_env(database_url: str, nats: NatsServer, data_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        "CADRE_DATABASE_URL": database_url,
-        "CADRE_NATS_URL": nats.url,
-        "CADRE_DATA_DIR": str(data_dir),
-        "CADRE_LOG_FORMAT": "text",
-        "CADRE_READINESS_DRAIN_SECONDS": "0.3",
-        "CADRE_CONSUMER_ACK_WAIT_SECONDS": "2",
-        "CADRE_CONSUMER_BACKOFF_SECONDS": "[0.2, 0.5]",
-        "CADRE_CONSUMER_MAX_DELIVER": "3",
-        "CADRE_RELAY_POLL_SECONDS": "0.2",
-        **extra,
-    }
+from cadre.cli.testing import service_env
 
 
 @pytest.fixture

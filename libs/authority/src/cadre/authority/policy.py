@@ -20,6 +20,8 @@ DEFAULT_MAX_DEPTH = 3
 
 
 class Action(enum.Enum):
+    """In the order of cadre.roster.v1.Action's numbers (1, 2, …): the projection relies on it."""
+
     APPROVE_LEAVE = "APPROVE_LEAVE"
     AUTHORIZE_OVERTIME = "AUTHORIZE_OVERTIME"
     PUBLISH_SCHEDULE = "PUBLISH_SCHEDULE"

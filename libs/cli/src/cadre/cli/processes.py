@@ -25,7 +25,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 SERVICES: dict[str, int] = {"roster": 7101}
 
 # A process name -> the module it runs (`python -m ...`).
-MODULES: dict[str, str] = {"roster": "cadre.roster.main", "tally": "cadre.cli.tally"}
+MODULES: dict[str, str] = {
+    "roster": "cadre.roster.main",
+    "tally": "cadre.cli.tally",
+    "authority_mirror": "cadre.authority.mirror",
+}
 
 
 def free_port() -> int:
