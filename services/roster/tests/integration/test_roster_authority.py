@@ -135,7 +135,9 @@ async def center(database_url: str, nats_server: NatsServer, tmp_path: Path) -> 
             parent=grants["leave"],
             until=datetime.now(UTC) + timedelta(days=30),
         )
-        yield Center(address, nats_server.url, {"center": c, "dept": d, "a": a, "b": b}, people, grants, channels)
+        yield Center(
+            address, nats_server.url, {"center": c, "dept": d, "a": a, "b": b}, people, grants, channels
+        )
         for channel in channels.values():
             await channel.close()
 
