@@ -410,3 +410,39 @@ async def test_a_terminated_person_cannot_be_transferred(center: Center) -> None
         grpc.StatusCode.FAILED_PRECONDITION,
         "EMPLOYEE_TERMINATED",
     )
+
+
+async def test_units_are_renamed_and_moved_with_their_subtree_and_history(center: Center) -> None:
+    admin = center.as_("admin")
+    team_a = await admin.GetOrgUnit(rs.GetOrgUnitRequest(name=center.units["a"]))
+    renamed = OrgUnit(name=team_a.name, display_name="Billing Alpha", etag=team_a.etag)
+    mask = field_mask_pb2.FieldMask(paths=["display_name"])
+    updated = await admin.UpdateOrgUnit(rs.UpdateOrgUnitRequest(org_unit=renamed, update_mask=mask))
+    assert updated.display_name == "Billing Alpha"
+    await _refused(
+        admin.UpdateOrgUnit(rs.UpdateOrgUnitRequest(org_unit=renamed, update_mask=mask)),
+        grpc.StatusCode.ABORTED,
+        "ETAG_MISMATCH",
+    )
+    sales = await _unit(admin, "Sales", OrgUnit.KIND_DEPARTMENT, center.units["center"])
+    await _refused(
+        center.as_("manager").MoveOrgUnit(rs.MoveOrgUnitRequest(name=team_a.name, new_parent=sales)),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "NO_GRANT",
+    )
+    await _refused(
+        admin.MoveOrgUnit(rs.MoveOrgUnitRequest(name=center.units["dept"], new_parent=team_a.name)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "WRONG_PARENT_KIND",
+    )
+    moved = await admin.MoveOrgUnit(rs.MoveOrgUnitRequest(name=team_a.name, new_parent=sales))
+    assert list(moved.path) == [center.units["center"], sales, team_a.name]
+    # The lead's grant was scoped to team A: it follows the team; the department manager's does not.
+    lead_in_a = await admin.Authorize(_ask(center, "lead", center.people["agent_a"], 1))
+    assert (
+        lead_in_a.allowed is False and lead_in_a.outcome == "NO_GRANT"
+    )  # its parent grant no longer covers A
+    manager = await admin.Authorize(_ask(center, "manager", center.people["agent_a"], 1))
+    assert manager.outcome == "OUT_OF_SCOPE"
+    history = await admin.ListAuditRecords(rs.ListAuditRecordsRequest(entity=team_a.name))
+    assert [r.action.rsplit(".", 1)[-1] for r in history.audit_records] == ["created", "updated", "moved"]

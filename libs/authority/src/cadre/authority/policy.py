@@ -2,8 +2,9 @@
 
 A grant's chain runs from a root grant (made by an administrator) down through each
 delegation. A grant is effective at a moment only if it and every grant above it are
-valid and unrevoked then, so revoking or expiring a grant silently ends everything
-delegated from it.
+valid and unrevoked then, and each lies inside the subtree of the one above it, so
+revoking or expiring a grant, or moving a unit out of a grantor's subtree, ends
+everything delegated from it.
 """
 
 from __future__ import annotations
@@ -164,9 +165,15 @@ class GrantBook:
         return tuple(reversed(links))
 
     def effective_chain(self, grant: Grant, moment: datetime) -> tuple[Grant, ...]:
-        """The grant's chain if every link is valid at `moment`, else empty."""
+        """The grant's chain if every link is valid at `moment` and lies inside the one above
+        it (a unit moved out of the grantor's subtree takes its delegations out of force), else
+        empty."""
         links = self.chain(grant)
-        return links if links and all(link.valid_at(moment) for link in links) else ()
+        if not links or not all(link.valid_at(moment) for link in links):
+            return ()
+        if not all(outer.covers(inner.scope_path) for outer, inner in zip(links, links[1:], strict=False)):
+            return ()
+        return links
 
     def held(self, grantee: str, action: Action) -> list[Grant]:
         return [self._by_id[i] for i in self._by_holder.get((grantee, action), ())]

@@ -36,6 +36,7 @@ from cadre.events.v1 import envelope_pb2
 MIGRATIONS = Path(__file__).parent / "migrations"
 SUBJECTS = [
     "cadre.roster.v1.org_unit.created",
+    "cadre.roster.v1.org_unit.moved",
     "cadre.roster.v1.employee.hired",
     "cadre.roster.v1.employee.updated",
     "cadre.roster.v1.employee.transferred",
@@ -109,6 +110,14 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
     if kind == "org_unit.created":
         path = "/" + "/".join(_id(n) for n in p.org_unit.path) + "/"
         _upsert(c, org_paths, {"id": _id(p.org_unit.name), "path": path})
+    elif kind == "org_unit.moved":
+        old = "/" + "/".join(_id(n) for n in p.old_path) + "/"
+        new = "/" + "/".join(_id(n) for n in p.new_path) + "/"
+        for table, column in ((org_paths, org_paths.c.path), (grant_rows, grant_rows.c.scope_path)):
+            for row in c.execute(select(table.c.id, column).where(column.startswith(old))).all():
+                c.execute(
+                    update(table).where(table.c.id == row[0]).values({column.name: new + row[1][len(old) :]})
+                )
     elif kind == "employee.hired":
         _upsert(
             c, people, {"id": _id(p.employee), "org_unit_id": _id(p.org_unit), "role": p.role, "state": 2}

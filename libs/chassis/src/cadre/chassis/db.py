@@ -157,16 +157,16 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
-        with self.engine.connect() as connection:
-            with connection.begin():
-                unit = UnitOfWork(connection, self.source)
-                yield unit
-                unit._flush_events()
-                faults.pause_point("before_commit")
-                deadlines.check_not_expired()
+        with self.engine.connect() as connection, connection.begin():
+            unit = UnitOfWork(connection, self.source)
+            yield unit
+            unit._flush_events()
+            faults.pause_point("before_commit")
+            deadlines.check_not_expired()
+            if unit.events:
                 faults.crash_point("before_commit")
-            faults.crash_point("after_commit")
         if unit.events:
+            faults.crash_point("after_commit")
             for listener in self._commit_listeners:
                 listener()
 

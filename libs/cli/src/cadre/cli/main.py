@@ -19,10 +19,12 @@ from cadre.chassis.auth import ensure_dev_keys, issue_token
 from cadre.cli import bus_view
 from cadre.cli.platform import LocalPlatform
 from cadre.cli.processes import NatsServer, ServiceProcess, health_status
+from cadre.cli.scheduling_commands import scheduling_app
 
 app = typer.Typer(help="Cadre, the contact-center workforce platform.", no_args_is_help=True)
 events_app = typer.Typer(help="Follow and inspect the event bus.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+app.add_typer(scheduling_app, name="scheduling")
 console = Console()
 
 

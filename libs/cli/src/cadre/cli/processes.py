@@ -22,11 +22,12 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # The services `cadre up` starts, with their default gRPC ports.
-SERVICES: dict[str, int] = {"roster": 7101}
+SERVICES: dict[str, int] = {"roster": 7101, "scheduling": 7102}
 
 # A process name -> the module it runs (`python -m ...`).
 MODULES: dict[str, str] = {
     "roster": "cadre.roster.main",
+    "scheduling": "cadre.scheduling.main",
     "tally": "cadre.cli.tally",
     "authority_mirror": "cadre.authority.mirror",
 }

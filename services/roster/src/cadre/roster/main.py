@@ -9,7 +9,7 @@ from pathlib import Path
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import load_settings
 from cadre.roster.adapters.grpc_servicer import SERVICE, RosterServicer
-from cadre.roster.adapters.repository import SqlRosterUnit
+from cadre.roster.adapters.repository import SqlRosterUnit, SqlTransfers
 from cadre.roster.app import transfers
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import roster_service_pb2_grpc
@@ -25,6 +25,9 @@ def build(settings: RosterSettings) -> ServiceHost:
     )
 
     def complete_due_transfers() -> None:
+        with host.db.reader() as connection:
+            if not SqlTransfers(connection).due(limit=1):
+                return  # the common case: no write transaction, no lock taken
         with host.db.transaction() as unit:
             transfers.complete_due_transfers(SqlRosterUnit(unit), now=datetime.now(UTC))
 

@@ -18,12 +18,16 @@ from cadre.roster.domain.events import (
     GrantCreated,
     GrantRevoked,
     OrgUnitCreated,
+    OrgUnitMoved,
+    OrgUnitUpdated,
     RosterEvent,
     TransferRecorded,
 )
 from cadre.roster.v1 import events_pb2
 
 ORG_UNIT_CREATED = "cadre.roster.v1.org_unit.created"
+ORG_UNIT_UPDATED = "cadre.roster.v1.org_unit.updated"
+ORG_UNIT_MOVED = "cadre.roster.v1.org_unit.moved"
 EMPLOYEE_HIRED = "cadre.roster.v1.employee.hired"
 EMPLOYEE_UPDATED = "cadre.roster.v1.employee.updated"
 EMPLOYEE_STATE_CHANGED = "cadre.roster.v1.employee.state_changed"
@@ -78,6 +82,26 @@ def publications(event: RosterEvent) -> list[Publication]:
                     ORG_UNIT_CREATED,
                     format_name(m.ORG_UNITS, unit.id),
                     events_pb2.OrgUnitCreatedEvent(org_unit=m.org_unit_to_proto(unit)),
+                )
+            ]
+        case OrgUnitUpdated(unit=unit):
+            return [
+                Publication(
+                    ORG_UNIT_UPDATED,
+                    format_name(m.ORG_UNITS, unit.id),
+                    events_pb2.OrgUnitUpdatedEvent(org_unit=m.org_unit_to_proto(unit)),
+                )
+            ]
+        case OrgUnitMoved(before=before, unit=unit):
+            return [
+                Publication(
+                    ORG_UNIT_MOVED,
+                    format_name(m.ORG_UNITS, unit.id),
+                    events_pb2.OrgUnitMovedEvent(
+                        org_unit=m.org_unit_to_proto(unit),
+                        old_path=[format_name(m.ORG_UNITS, p) for p in before.path],
+                        new_path=[format_name(m.ORG_UNITS, p) for p in unit.path],
+                    ),
                 )
             ]
         case EmployeeHired(employee=e):
@@ -154,6 +178,20 @@ def audit_entries(event: RosterEvent) -> list[AuditEntry]:
                     format_name(m.ORG_UNITS, unit.id),
                     None,
                     _view(m.org_unit_to_proto(unit)),
+                )
+            ]
+        case OrgUnitUpdated(before=b, unit=unit):
+            name = format_name(m.ORG_UNITS, unit.id)
+            return [
+                AuditEntry(
+                    ORG_UNIT_UPDATED, name, _view(m.org_unit_to_proto(b)), _view(m.org_unit_to_proto(unit))
+                )
+            ]
+        case OrgUnitMoved(before=b, unit=unit):
+            name = format_name(m.ORG_UNITS, unit.id)
+            return [
+                AuditEntry(
+                    ORG_UNIT_MOVED, name, _view(m.org_unit_to_proto(b)), _view(m.org_unit_to_proto(unit))
                 )
             ]
         case EmployeeHired(employee=e):

@@ -166,6 +166,48 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
             org_units=[m.org_unit_to_proto(u) for u in page], next_page_token=token
         )
 
+    async def UpdateOrgUnit(
+        self, request: rs.UpdateOrgUnitRequest, context: grpc.aio.ServicerContext
+    ) -> org_unit_pb2.OrgUnit:
+        draft = request.org_unit
+        unit_id = parse_name(draft.name, m.ORG_UNITS, "org_unit.name")
+        fields = frozenset(request.update_mask.paths)
+        if not fields:
+            raise invalid_field("update_mask", "REQUIRED_FIELD_MISSING", "must name the fields to change")
+
+        def work(unit: SqlRosterUnit, access: Access) -> org_unit_pb2.OrgUnit:
+            changed = org_unit_cases.update_org_unit(
+                unit,
+                access,
+                unit_id=unit_id,
+                fields=fields,
+                display_name=draft.display_name,
+                time_zone=draft.time_zone,
+                site=draft.site,
+                expected_version=m.version_from_etag(draft.etag),
+            )
+            return m.org_unit_to_proto(changed)
+
+        return await self._command("UpdateOrgUnit", request, org_unit_pb2.OrgUnit, work)
+
+    async def MoveOrgUnit(
+        self, request: rs.MoveOrgUnitRequest, context: grpc.aio.ServicerContext
+    ) -> org_unit_pb2.OrgUnit:
+        unit_id = parse_name(request.name, m.ORG_UNITS, "name")
+        new_parent_id = parse_name(request.new_parent, m.ORG_UNITS, "new_parent")
+
+        def work(unit: SqlRosterUnit, access: Access) -> org_unit_pb2.OrgUnit:
+            moved = org_unit_cases.move_org_unit(
+                unit,
+                access,
+                unit_id=unit_id,
+                new_parent_id=new_parent_id,
+                expected_version=m.version_from_etag(request.etag),
+            )
+            return m.org_unit_to_proto(moved)
+
+        return await self._command("MoveOrgUnit", request, org_unit_pb2.OrgUnit, work)
+
     # --- employees ---
 
     async def HireEmployee(

@@ -203,6 +203,28 @@ class SqlOrgUnits:
             )
         )
 
+    def save(self, unit: OrgUnit, *, expected_version: int) -> None:
+        values = {
+            "display_name": unit.display_name,
+            "time_zone": unit.time_zone,
+            "site": unit.site,
+            "parent_id": unit.parent_id,
+            "path": _path_text(unit.path),
+            "version": unit.version,
+        }
+        _save(self._c, org_units, unit.id, values, expected_version)
+
+    def move_subtree(self, *, old_path: tuple[str, ...], new_path: tuple[str, ...]) -> None:
+        """Every path below the moved unit, and every grant scoped there, follows it."""
+        old, new = _path_text(old_path), _path_text(new_path)
+        for table, column in ((org_units, org_units.c.path), (grants, grants.c.scope_path)):
+            rows = self._c.execute(select(table.c.id, column).where(column.startswith(old))).all()
+            for row in rows:
+                values: dict[str, Any] = {column.name: new + row[1][len(old) :]}
+                if table is grants:
+                    values["change_seq"] = _change_seq()
+                self._c.execute(update(table).where(table.c.id == row[0]).values(**values))
+
     def list(self, *, parent_id: str | None, after: str | None, limit: int) -> Sequence[OrgUnit]:
         query = select(org_units).order_by(org_units.c.id).limit(limit)
         if parent_id:

@@ -17,6 +17,18 @@ class OrgUnitCreated:
 
 
 @dataclass(frozen=True)
+class OrgUnitUpdated:
+    before: OrgUnit
+    unit: OrgUnit
+
+
+@dataclass(frozen=True)
+class OrgUnitMoved:
+    before: OrgUnit
+    unit: OrgUnit
+
+
+@dataclass(frozen=True)
 class EmployeeHired:
     employee: Employee
 
@@ -63,6 +75,8 @@ class GrantRevoked:
 
 RosterEvent = (
     OrgUnitCreated
+    | OrgUnitUpdated
+    | OrgUnitMoved
     | EmployeeHired
     | EmployeeUpdated
     | EmployeeStateChanged

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -119,3 +119,53 @@ def new_org_unit(
         path=(*parent.path, unit_id) if parent else (unit_id,),
         created_at=now,
     )
+
+
+UPDATABLE = frozenset({"display_name", "time_zone", "site"})
+
+
+def update(
+    current: OrgUnit, *, fields: frozenset[str], display_name: str, time_zone: str, site: str
+) -> OrgUnit:
+    """A renamed unit, or one with another time zone or site; version bumped."""
+    for field in sorted(fields - UPDATABLE):
+        reason = "PARENT_CHANGES_BY_MOVE" if field == "parent" else "NOT_UPDATABLE"
+        raise invalid_field(
+            f"update_mask.{field}", reason, "UpdateOrgUnit changes display_name, time_zone and site"
+        )
+    violations = Violations()
+    if "display_name" in fields:
+        check_display_name(display_name, "org_unit.display_name", violations)
+    if "time_zone" in fields and not _valid_time_zone(time_zone):
+        violations.add(
+            "org_unit.time_zone", "UNKNOWN_TIME_ZONE", "must be an IANA time zone, e.g. Europe/Berlin"
+        )
+    if "site" in fields and len(site) > MAX_NAME_LENGTH:
+        violations.add("org_unit.site", "FIELD_TOO_LONG", f"must be at most {MAX_NAME_LENGTH} characters")
+    violations.raise_if_any()
+    return replace(
+        current,
+        display_name=display_name.strip() if "display_name" in fields else current.display_name,
+        time_zone=time_zone if "time_zone" in fields else current.time_zone,
+        site=site.strip() if "site" in fields else current.site,
+        version=current.version + 1,
+    )
+
+
+def move(unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
+    """The unit under `new_parent`; its subtree's paths follow (the caller rewrites them)."""
+    expected = PARENT_KIND[unit.kind]
+    if expected is None:
+        raise invalid_field("name", "CENTER_HAS_NO_PARENT", "a center is the root of its tree")
+    if new_parent.kind is not expected:
+        raise invalid_field(
+            "new_parent",
+            "WRONG_PARENT_KIND",
+            f"a {unit.kind.value.lower()} sits under a {expected.value.lower()}, "
+            f"not a {new_parent.kind.value.lower()}",
+        )
+    if unit.contains(new_parent):
+        raise invalid_field("new_parent", "MOVE_INTO_OWN_SUBTREE", "a unit cannot move under itself")
+    if new_parent.id == unit.parent_id:
+        raise invalid_field("new_parent", "ALREADY_THERE", "the unit already sits under this parent")
+    return replace(unit, parent_id=new_parent.id, path=(*new_parent.path, unit.id), version=unit.version + 1)
