@@ -10,6 +10,7 @@ everything delegated from it.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -171,7 +172,7 @@ class GrantBook:
         links = self.chain(grant)
         if not links or not all(link.valid_at(moment) for link in links):
             return ()
-        if not all(outer.covers(inner.scope_path) for outer, inner in zip(links, links[1:], strict=False)):
+        if not all(outer.covers(inner.scope_path) for outer, inner in itertools.pairwise(links)):
             return ()
         return links
 
