@@ -1,0 +1,1 @@
+"""Scheduling domain: plain Python rules and calculations, no I/O."""
