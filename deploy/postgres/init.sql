@@ -2,3 +2,4 @@
 -- The postgres image runs this once, as POSTGRES_USER (cadre), when its data volume is first
 -- initialised; on an existing volume create a new service's database by hand (deploy/README.md).
 CREATE DATABASE roster;
+CREATE DATABASE scheduling;

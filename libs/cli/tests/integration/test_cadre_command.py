@@ -88,6 +88,8 @@ def test_up_status_tail_and_data_kept_across_restarts(tmp_path: Path) -> None:
         "CADRE_DATA_DIR": str(tmp_path / "data"),
         "CADRE_NATS_PORT": str(free_port()),
         "CADRE_ROSTER_GRPC_PORT": str(roster_port),
+        # Every service `cadre up` starts gets a free port, so parallel runs never collide.
+        "CADRE_SCHEDULING_GRPC_PORT": str(free_port()),
         "OTEL_TRACES_EXPORTER": "none",
     }
     address = f"127.0.0.1:{roster_port}"

@@ -6,9 +6,10 @@ PERMISSION_DENIED whether or not it exists (RELIABILITY R13, R16).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from cadre.authority.policy import Action, Amount, GrantBook
 from cadre.chassis.errors import DomainError, not_found, permission_denied
@@ -22,8 +23,13 @@ class Access:
     is_administrator: bool
     sees_everything: bool
     own_employee_id: str | None
-    book: GrantBook
+    load_book: Callable[[], GrantBook] = field(repr=False)
     moment: datetime
+
+    @cached_property
+    def book(self) -> GrantBook:
+        # Loaded on first use: reads by administrators and services never need it.
+        return self.load_book()
 
     def require(self, action: Action, target_path: Sequence[str], amount: Amount = NOTHING) -> str:
         """Raises PERMISSION_DENIED unless allowed; returns the deciding grant chain for the audit."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -158,7 +158,3 @@ def history_span_days(first: datetime | None, last: datetime | None, queue: Queu
         return HistorySpan(None, None)
     zone = queue.zone
     return HistorySpan(first.astimezone(zone).date(), last.astimezone(zone).date())
-
-
-def horizon_end(forecast: Forecast) -> date:
-    return forecast.start_date + timedelta(days=forecast.days - 1)
