@@ -137,7 +137,7 @@ async def test_projection_in_another_process_agrees_with_roster_after_kills(
         moments = [datetime.now(UTC), datetime.now(UTC) + timedelta(days=25)]
         checked = 0
         with engine.connect() as connection:
-            local = LocalAuthority(connection)
+            local = LocalAuthority()
             for actor, target, days, moment in itertools.product(
                 ("manager", "lead", "ana"), [*people.values(), *units.values()], (1, 3, 5), moments
             ):
@@ -150,6 +150,7 @@ async def test_projection_in_another_process_agrees_with_roster_after_kills(
                 request.time.FromDatetime(moment)
                 theirs = await roster.Authorize(request)
                 ours = local.authorize(
+                    connection,
                     actor=people[actor],
                     action=Action.APPROVE_LEAVE,
                     target=target,

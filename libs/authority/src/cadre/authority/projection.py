@@ -9,7 +9,8 @@ roster is down.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,14 @@ grant_rows = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
+# One row counting changes, so readers rebuild their in-memory snapshot only when it moved.
+versions = Table(
+    "authority_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 ROLE_ADMIN = 8  # cadre.roster.v1.Employee.ROLE_ADMIN
 STATE_TERMINATED = 4  # cadre.roster.v1.Employee.STATE_TERMINATED
 
@@ -107,6 +116,11 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
     c = unit.connection
     kind = envelope.type.removeprefix("cadre.roster.v1.")
     p: Any = payload
+    if (
+        c.execute(update(versions).where(versions.c.id == 1).values(version=versions.c.version + 1)).rowcount
+        == 0
+    ):
+        c.execute(versions.insert().values(id=1, version=1))
     if kind == "org_unit.created":
         path = "/" + "/".join(_id(n) for n in p.org_unit.path) + "/"
         _upsert(c, org_paths, {"id": _id(p.org_unit.name), "path": path})
@@ -162,41 +176,24 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
 _ACTIONS = {index + 1: action for index, action in enumerate(Action)}
 
 
-class LocalAuthority:
-    """Decides from the local copy with the policy roster uses."""
+@dataclass(frozen=True)
+class AuthoritySnapshot:
+    """Everything a decision needs, in memory: grants, unit paths, people."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._c = connection
+    book: GrantBook
+    unit_paths: dict[str, tuple[str, ...]]
+    people: dict[str, tuple[str, int, int]]  # id -> (team id, role, state)
+    version: int
 
-    def _book(self) -> GrantBook:
-        return GrantBook(
-            Grant(
-                id=row.id,
-                grantee=row.grantee,
-                action=_ACTIONS[row.action],
-                scope_path=tuple(row.scope_path.strip("/").split("/")),
-                limits=Limits(row.max_days, row.max_minutes, row.max_amount_minor),
-                valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
-                valid_until=_aware(row.valid_until),
-                parent_id=row.parent_id,
-                depth=row.depth,
-                granted_by="",
-                reason="",
-                revoked_at=_aware(row.revoked_at),
-            )
-            for row in self._c.execute(select(grant_rows))
-        )
-
-    def path_of(self, target: str) -> Sequence[str] | None:
+    def path_of(self, target: str) -> tuple[str, ...] | None:
         """An org unit's or an employee's team's path, by resource name."""
         unit_id = _id(target)
         if target.startswith("employees/"):
-            row = self._c.execute(select(people.c.org_unit_id).where(people.c.id == unit_id)).first()
-            if row is None:
+            person = self.people.get(unit_id)
+            if person is None:
                 return None
-            unit_id = row.org_unit_id
-        path = self._c.execute(select(org_paths.c.path).where(org_paths.c.id == unit_id)).scalar()
-        return tuple(path.strip("/").split("/")) if path else None
+            unit_id = person[0]
+        return self.unit_paths.get(unit_id)
 
     def authorize(
         self, *, actor: str, action: Action, target: str, amount: Amount, moment: datetime
@@ -205,13 +202,69 @@ class LocalAuthority:
         path = self.path_of(target)
         if path is None:
             return None
-        person = self._c.execute(select(people).where(people.c.id == _id(actor))).first()
-        is_admin = person is not None and person.role == ROLE_ADMIN and person.state != STATE_TERMINATED
-        return self._book().authorize(
+        person = self.people.get(_id(actor))
+        is_admin = person is not None and person[1] == ROLE_ADMIN and person[2] != STATE_TERMINATED
+        return self.book.authorize(
             actor=actor,
             action=action,
             target_path=path,
             amount=amount,
             moment=moment,
             is_administrator=is_admin,
+        )
+
+
+def _version(connection: Connection) -> int:
+    return int(connection.execute(select(versions.c.version).where(versions.c.id == 1)).scalar() or 0)
+
+
+def load_snapshot(connection: Connection) -> AuthoritySnapshot:
+    book = GrantBook(
+        Grant(
+            id=row.id,
+            grantee=row.grantee,
+            action=_ACTIONS[row.action],
+            scope_path=tuple(row.scope_path.strip("/").split("/")),
+            limits=Limits(row.max_days, row.max_minutes, row.max_amount_minor),
+            valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
+            valid_until=_aware(row.valid_until),
+            parent_id=row.parent_id,
+            depth=row.depth,
+            granted_by="",
+            reason="",
+            revoked_at=_aware(row.revoked_at),
+        )
+        for row in connection.execute(select(grant_rows))
+    )
+    paths = {row.id: tuple(row.path.strip("/").split("/")) for row in connection.execute(select(org_paths))}
+    persons = {row.id: (row.org_unit_id, row.role, row.state) for row in connection.execute(select(people))}
+    return AuthoritySnapshot(book, paths, persons, _version(connection))
+
+
+class LocalAuthority:
+    """Decides from the local copy with the policy roster uses, reloading only after changes."""
+
+    def __init__(self) -> None:
+        self._snapshot: AuthoritySnapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self, connection: Connection) -> AuthoritySnapshot:
+        version = _version(connection)
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = load_snapshot(connection)
+            return self._snapshot
+
+    def authorize(
+        self,
+        connection: Connection,
+        *,
+        actor: str,
+        action: Action,
+        target: str,
+        amount: Amount,
+        moment: datetime,
+    ) -> Decision | None:
+        return self.snapshot(connection).authorize(
+            actor=actor, action=action, target=target, amount=amount, moment=moment
         )
