@@ -187,6 +187,9 @@ class GrantBook:
             for g in (self._by_id[i] for i in ids)
         ]
 
+    def grantees(self) -> set[str]:
+        return {holder for holder, _ in self._by_holder}
+
     def descendants(self, grant_id: str) -> list[Grant]:
         found: list[Grant] = []
         stack = list(self._children.get(grant_id, ()))
