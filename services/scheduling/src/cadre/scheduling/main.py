@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from pathlib import Path
 
 from cadre.chassis.server import ServiceHost
@@ -27,6 +28,9 @@ def build(settings: SchedulingSettings) -> ServiceHost:
 
 def main() -> None:
     settings = load_settings(SchedulingSettings)
+    # statsmodels takes seconds to import; the forecast imports it on first use, so a fresh
+    # process would make its first forecasts wait for it. Pay it once, before serving.
+    importlib.import_module("statsmodels.tsa.holtwinters")
     asyncio.run(build(settings).serve())
 
 

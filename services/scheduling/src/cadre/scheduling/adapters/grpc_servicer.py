@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
+from google.protobuf.message import Message
 
 from cadre.chassis import deadlines, paging
 from cadre.chassis.db import Database, UnitOfWork
@@ -45,6 +46,7 @@ from cadre.scheduling.v1 import (
 )
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 Clock = Callable[[], datetime]
 SERVICE = scheduling_service_pb2.DESCRIPTOR.services_by_name["SchedulingService"].full_name
 pb = scheduling_service_pb2
@@ -90,6 +92,19 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
         self._operations = operations
         self._clock = clock
 
+    def _once_per_request_id(
+        self, method: str, request: Any, response_type: type[M], work: Callable[[UnitOfWork], M]
+    ) -> M:
+        """`work` in one transaction, done once per request id: a retry gets the first answer."""
+        return run_idempotent(
+            self._db,
+            method=f"{SERVICE}/{method}",
+            request=request,
+            request_id=request.request_id,
+            response_type=response_type,
+            work=work,
+        )
+
     def _read(self, query: Callable[[SqlSchedulingReads], T]) -> T:
         with self._db.reader() as connection:
             return query(SqlSchedulingReads(connection))
@@ -113,14 +128,7 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
             )
             return m.queue_to_proto(created)
 
-        return run_idempotent(
-            self._db,
-            method=f"{SERVICE}/CreateQueue",
-            request=request,
-            request_id=request.request_id,
-            response_type=queue_pb2.Queue,
-            work=work,
-        )
+        return self._once_per_request_id("CreateQueue", request, queue_pb2.Queue, work)
 
     async def GetQueue(
         self, request: pb.GetQueueRequest, context: grpc.aio.ServicerContext
@@ -206,13 +214,8 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
             )
             return _import_response(result)
 
-        return run_idempotent(
-            self._db,
-            method=f"{SERVICE}/ImportIntervalRecords",
-            request=request,
-            request_id=request.request_id,
-            response_type=pb.ImportIntervalRecordsResponse,
-            work=work,
+        return self._once_per_request_id(
+            "ImportIntervalRecords", request, pb.ImportIntervalRecordsResponse, work
         )
 
     async def ListIntervalRecords(
@@ -287,14 +290,7 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
             created.append(operation.name)
             return operation
 
-        operation = run_idempotent(
-            self._db,
-            method=f"{SERVICE}/GenerateForecast",
-            request=request,
-            request_id=request.request_id,
-            response_type=operations_pb2.Operation,
-            work=work,
-        )
+        operation = self._once_per_request_id("GenerateForecast", request, operations_pb2.Operation, work)
         # Only the call whose transaction created the operation starts it: a retry, or the loser
         # of a race on the same request id, gets the remembered operation and starts nothing.
         return operation, bool(created) and created[-1] == operation.name
@@ -396,14 +392,7 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
             return m.requirement_to_proto(stored)
 
         return await self._db.run(
-            lambda: run_idempotent(
-                self._db,
-                method=f"{SERVICE}/CreateRequirement",
-                request=request,
-                request_id=request.request_id,
-                response_type=requirement_pb2.Requirement,
-                work=work,
-            )
+            lambda: self._once_per_request_id("CreateRequirement", request, requirement_pb2.Requirement, work)
         )
 
     async def GetRequirement(
