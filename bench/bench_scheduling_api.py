@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,14 +24,15 @@ from pathlib import Path
 
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import duration_pb2, timestamp_pb2
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from cadre.chassis.auth import SYSTEM_ADMIN, ensure_dev_keys, issue_token
 from cadre.chassis.client import open_channel
-from cadre.cli.processes import NatsServer, ServiceProcess
 from cadre.scheduling.domain.forecast import synthetic_history
 from cadre.scheduling.v1 import forecast_pb2, queue_pb2, scheduling_service_pb2, scheduling_service_pb2_grpc
+
+if not __package__:  # run as a script: the repository root makes `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.support import Workspace
 
 pb = scheduling_service_pb2
 INTERVAL_MINUTES = 15
@@ -163,29 +162,6 @@ async def run_all(address: str, token: str, args: argparse.Namespace) -> tuple[f
         return time.perf_counter() - started, timings
 
 
-POSTGRES_SERVER_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def database_url(kind: str, folder: Path, stack: contextlib.ExitStack) -> str:
-    """An empty database for the run: a SQLite file, or a PostgreSQL database dropped afterwards."""
-    if kind == "sqlite":
-        return f"sqlite:///{folder / 'scheduling.db'}"
-    name = f"bench_scheduling_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    stack.callback(drop)
-    return make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-
-
 def _ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1e3:.0f} ms, max {max(values) * 1e3:.0f} ms"
 
@@ -202,34 +178,13 @@ def main() -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
 
-    with contextlib.ExitStack() as stack:
-        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cadre-bench-scheduling-")))
-        private_key, public_key = ensure_dev_keys(root / "data" / "auth")
-        nats = NatsServer(store_dir=root / "nats", log_file=root / "nats.log")
-        service = ServiceProcess(
-            "scheduling",
-            {
-                "CADRE_NATS_URL": nats.url,
-                "CADRE_DATABASE_URL": database_url(args.database, root, stack),
-                "CADRE_DATA_DIR": str(root / "data"),
-                "CADRE_AUTH_PUBLIC_KEY_FILE": str(public_key),
-                "CADRE_LOG_LEVEL": "WARNING",
-                "CADRE_LOG_FORMAT": "text",
-                "OTEL_TRACES_EXPORTER": "none",
-            },
-            log_file=root / "scheduling.log",
-        )
-        try:
-            nats.start()
-            service.start()
-            token = issue_token(private_key, SYSTEM_ADMIN, ttl_seconds=3600)
-            total, timings = asyncio.run(run_all(service.address, token, args))
-        except Exception:
-            print((root / "scheduling.log").read_text(errors="replace")[-3000:], file=sys.stderr)
-            raise
-        finally:
-            service.terminate(timeout=30)
-            nats.kill()
+    with Workspace() as workspace:
+        nats = workspace.nats()
+        env = workspace.service_env(nats, workspace.database(args.database, "scheduling"))
+        private_key, public_key = ensure_dev_keys(Path(env["CADRE_DATA_DIR"]) / "auth")
+        service = workspace.service("scheduling", {**env, "CADRE_AUTH_PUBLIC_KEY_FILE": str(public_key)})
+        token = issue_token(private_key, SYSTEM_ADMIN, ttl_seconds=3600)
+        total, timings = asyncio.run(run_all(service.address, token, args))
 
     print(
         f"inputs: {args.queues} queues x {args.horizon_weeks} weeks of {INTERVAL_MINUTES}-min intervals "
