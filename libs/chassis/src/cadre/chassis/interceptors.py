@@ -28,6 +28,8 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, *, domain: str, verifier: TokenVerifier) -> None:
         self._domain = domain
         self._verifier = verifier
+        # Wrapped handlers, one per method: built once, not on every call.
+        self._wrapped: dict[tuple[str, int], grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
@@ -38,6 +40,13 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or method.startswith(UNAUTHENTICATED_METHODS):
             return handler
+        key = (method, id(handler.unary_unary or handler.unary_stream or handler.stream_unary or handler))
+        cached = self._wrapped.get(key)
+        if cached is None:
+            cached = self._wrapped[key] = self._wrap(handler, method)
+        return cached
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, method),

@@ -41,6 +41,9 @@ def setup_tracing(service_name: str) -> TracerProvider:
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        # The standard switch: no spans at all (the provider stays a no-op one).
+        return TracerProvider(resource=Resource.create({"service.name": service_name}))
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
     provider = TracerProvider(resource=resource)
     for name in os.environ.get("OTEL_TRACES_EXPORTER", "console").split(","):

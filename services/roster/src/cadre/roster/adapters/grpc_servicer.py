@@ -99,7 +99,12 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
     ) -> R:
         return await self._db.run(self._write, method, request, response_type, work)
 
-    async def _query(self, work: Callable[[SqlRosterReader, Access, Connection], T]) -> T:
+    async def _query(
+        self, work: Callable[[SqlRosterReader, Access, Connection], T], *, point: bool = False
+    ) -> T:
+        """A read; `point` reads (one record by id) may run inline (see Database.read), lists
+        of up to a thousand records go to the pool so they never stall the event loop."""
+
         def read() -> T:
             with self._db.reader() as connection:
                 return work(
@@ -108,7 +113,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                     connection,
                 )
 
-        return await self._db.run(read)
+        return await (self._db.read(read) if point else self._db.run(read))
 
     # --- org units ---
 
@@ -248,7 +253,8 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
         return await self._query(
             lambda r, a, c: m.employee_to_proto(
                 employee_cases.get_employee(r.employees, r.org_units, a, employee_id=employee_id)
-            )
+            ),
+            point=True,
         )
 
     async def ListEmployees(

@@ -56,12 +56,19 @@ def hire_employee(
 
 
 def visible_employee(
-    employees: EmployeeRepository, units: OrgUnitRepository, access: Access, *, employee_id: str
+    employees: EmployeeRepository,
+    units: OrgUnitRepository,
+    access: Access,
+    *,
+    employee_id: str,
+    need_path: bool = True,
 ) -> tuple[Employee, tuple[str, ...]]:
-    """The person and their team's path, if the caller may see them."""
+    """The person and their team's path (when asked for), if the caller may see them."""
     employee = employees.get(employee_id)
     if employee is None:
         raise access.missing("EMPLOYEE_NOT_FOUND", "no such employee", employee=employee_id)
+    if access.sees_everything and not need_path:
+        return employee, ()
     team = units.get(employee.org_unit_id)
     path = team.path if team else (employee.org_unit_id,)
     if employee.id != access.own_employee_id and not access.can_see(path):
@@ -72,7 +79,7 @@ def visible_employee(
 def get_employee(
     employees: EmployeeRepository, units: OrgUnitRepository, access: Access, *, employee_id: str
 ) -> Employee:
-    return visible_employee(employees, units, access, employee_id=employee_id)[0]
+    return visible_employee(employees, units, access, employee_id=employee_id, need_path=False)[0]
 
 
 def list_employees(
