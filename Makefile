@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup gen run test test-postgres lint fmt bench clean
+.PHONY: help setup gen run test lint breaking fmt bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,7 +42,16 @@ lint: setup ## ruff, mypy, buf lint (and buf breaking against main when there is
 	$(BIN)/mypy
 	$(BIN)/buf lint
 	@if git rev-parse --verify --quiet main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
-		$(BIN)/buf breaking --against '.git#branch=main'; fi
+		$(MAKE) --no-print-directory breaking; fi
+
+# main's contracts, with the same google/* includes (which git does not keep), as a buf image.
+breaking: gen ## buf breaking (FILE) of proto/ against the main branch
+	@rm -rf build/main-contracts && mkdir -p build/main-contracts/build
+	@git archive main proto buf.yaml | tar -x -C build/main-contracts
+	@cp -r build/proto-include build/main-contracts/build/
+	@cd build/main-contracts && ../../$(BIN)/buf build -o ../main-contracts.binpb
+	@$(BIN)/buf build -o build/contracts.binpb
+	$(BIN)/buf breaking build/contracts.binpb --against build/main-contracts.binpb
 
 fmt: setup ## Format the code
 	$(BIN)/ruff format .
