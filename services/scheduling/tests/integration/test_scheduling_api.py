@@ -532,6 +532,32 @@ async def test_requirement_is_idempotent_and_uses_erlang_a_with_patience(schedul
     _expect_error(raised.value, grpc.StatusCode.INVALID_ARGUMENT, "REQUEST_ID_REUSED", "request_id")
 
 
+async def test_forecasts_and_requirements_page_newest_first(scheduling: Scheduling) -> None:
+    s = scheduling
+    queue = await _create_queue(s)
+    await _import(s, queue, _constant_records(21, offered=50, aht=200))
+    forecasts = [await _forecast(s, queue, days=1) for _ in range(3)]
+    made = [
+        await s.stub.CreateRequirement(pb.CreateRequirementRequest(parent=queue.name, forecast=f.name))
+        for f in forecasts
+        for _ in range(2)
+    ]
+    for method, request_type, field_name, expected in (
+        ("ListForecasts", pb.ListForecastsRequest, "forecasts", forecasts),
+        ("ListRequirements", pb.ListRequirementsRequest, "requirements", made),
+    ):
+        seen, token = [], ""
+        while True:
+            page = await getattr(s.stub, method)(
+                request_type(parent=queue.name, page_size=2, page_token=token)
+            )
+            seen += [item.name for item in getattr(page, field_name)]
+            token = page.next_page_token
+            if not token:
+                break
+        assert seen == [item.name for item in reversed(expected)], method
+
+
 async def test_scenarios_compute_without_writing(scheduling: Scheduling) -> None:
     s = scheduling
     queue = await _create_queue(s, max_occupancy=0, shrinkage=0)

@@ -61,6 +61,7 @@ def test_a_new_queue_is_stored_normalized() -> None:
             "queue.opening_hours[0].day",
             "REQUIRED_FIELD_MISSING",
         ),
+        ({"opening_hours": (OpeningHours(9, 0, 60),)}, "queue.opening_hours[0].day", "UNKNOWN_ENUM_VALUE"),
         ({"opening_hours": (OpeningHours(1, -1, 60),)}, "queue.opening_hours[0].open", "INVALID_TIME_OF_DAY"),
         (
             {"opening_hours": (OpeningHours(1, 0, 1441),)},

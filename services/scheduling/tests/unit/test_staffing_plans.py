@@ -141,6 +141,14 @@ def test_scenario_fields_are_checked() -> None:
     ]
 
 
+def test_a_plan_full_of_negatives_names_the_first_few() -> None:
+    violations = Violations()
+    check_scenario(Scenario(planned_agents=(-1,) * 2688), violations)
+    with pytest.raises(DomainError) as raised:
+        violations.raise_if_any()
+    assert [v.field for v in raised.value.violations] == [f"planned_agents[{i}]" for i in range(10)]
+
+
 def test_volume_weighting_counts_busy_intervals_more() -> None:
     assert volume_weighted(np.array([1.0, 0.5]), np.array([10.0, 30.0])) == pytest.approx(0.625)
     assert volume_weighted(np.array([0.2]), np.array([0.0])) == 1.0

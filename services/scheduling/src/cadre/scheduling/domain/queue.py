@@ -116,7 +116,8 @@ def _check_opening_hours(hours: tuple[OpeningHours, ...], violations: Violations
     for i, window in enumerate(hours):
         path = f"queue.opening_hours[{i}]"
         if window.weekday not in WEEKDAYS:
-            violations.add(f"{path}.day", "REQUIRED_FIELD_MISSING", "must be a weekday (MONDAY … SUNDAY)")
+            reason = "REQUIRED_FIELD_MISSING" if window.weekday == 0 else "UNKNOWN_ENUM_VALUE"
+            violations.add(f"{path}.day", reason, "must be a weekday (MONDAY … SUNDAY)")
             continue
         if not 0 <= window.open_minute < MINUTES_PER_DAY:
             violations.add(

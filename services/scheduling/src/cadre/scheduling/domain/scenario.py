@@ -28,6 +28,7 @@ from cadre.scheduling.domain.staffing import (
 
 # Below target by more than binary rounding (the Erlang search meets targets to 1e-12).
 _BELOW_TARGET_SLACK = 1e-9
+_REPORTED_PLAN_ENTRIES = 10
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,10 @@ def check_scenario(scenario: Scenario, violations: Violations) -> None:
         math.isfinite(scenario.answer_seconds) and scenario.answer_seconds > 0
     ):
         violations.add("service_level.answer_seconds", "OUT_OF_RANGE", "must be above 0")
-    for i, agents in enumerate(scenario.planned_agents or ()):
-        if agents < 0:
-            violations.add(f"planned_agents[{i}]", "NEGATIVE_COUNT", "must not be negative")
+    negative = [i for i, agents in enumerate(scenario.planned_agents or ()) if agents < 0]
+    # A plan is as long as the forecast (thousands of intervals): name the first few only.
+    for i in negative[:_REPORTED_PLAN_ENTRIES]:
+        violations.add(f"planned_agents[{i}]", "NEGATIVE_COUNT", "must not be negative")
 
 
 def evaluate_scenario(*, queue: Queue, forecast: Forecast, scenario: Scenario) -> ScenarioOutcome:
