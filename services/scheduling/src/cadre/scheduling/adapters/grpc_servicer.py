@@ -37,6 +37,7 @@ from cadre.scheduling.domain.forecasting import (
     check_options,
 )
 from cadre.scheduling.domain.scenario import Scenario, check_scenario
+from cadre.scheduling.domain.staffing import Requirement
 from cadre.scheduling.v1 import (
     forecast_pb2,
     queue_pb2,
@@ -51,6 +52,8 @@ Clock = Callable[[], datetime]
 SERVICE = scheduling_service_pb2.DESCRIPTOR.services_by_name["SchedulingService"].full_name
 pb = scheduling_service_pb2
 
+# Page sizes as the contract states them: history pages are long, result pages short
+# (each forecast or requirement summary carries its parameters or targets).
 RECORDS_PAGE = {"default": 500, "maximum": 10_000}
 RESULTS_PAGE = {"default": 20, "maximum": 100}
 
@@ -65,7 +68,7 @@ def _page(
     return items, paging.encode_page_token(key(items[-1]), filters)
 
 
-def _newest_first_key(item: Forecast | Any) -> tuple[str, str]:
+def _newest_first_key(item: Forecast | Requirement) -> tuple[str, str]:
     return (item.created_at.isoformat(), item.id)
 
 
