@@ -68,6 +68,9 @@ def _page(
     return items, paging.encode_page_token(key(items[-1]), filters)
 
 
+R = TypeVar("R", Forecast, Requirement)
+
+
 def _newest_first_key(item: Forecast | Requirement) -> tuple[str, str]:
     return (item.created_at.isoformat(), item.id)
 
@@ -351,17 +354,21 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
     async def ListForecasts(
         self, request: pb.ListForecastsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListForecastsResponse:
+        page, token = await self._newest_first_page(request, forecast_cases.list_forecasts)
+        return pb.ListForecastsResponse(
+            forecasts=[m.forecast_to_proto(f, with_intervals=False) for f in page], next_page_token=token
+        )
+
+    async def _newest_first_page(
+        self, request: Any, list_case: Callable[..., Sequence[R]]
+    ) -> tuple[Sequence[R], str]:
+        """One page of a queue's forecasts or requirements (`list_case`), and the next page's token."""
         queue_id = parse_name(request.parent, m.QUEUES, "parent")
         limit = paging.page_size(request.page_size, **RESULTS_PAGE)
         filters: dict[str, object] = {"parent": request.parent}
         after = _newest_first_cursor(request.page_token, filters)
-        found = await self._reading(
-            lambda r: forecast_cases.list_forecasts(r, queue_id=queue_id, after=after, limit=limit + 1)
-        )
-        page, token = _page(found, limit, _newest_first_key, filters)
-        return pb.ListForecastsResponse(
-            forecasts=[m.forecast_to_proto(f, with_intervals=False) for f in page], next_page_token=token
-        )
+        found = await self._reading(lambda r: list_case(r, queue_id=queue_id, after=after, limit=limit + 1))
+        return _page(found, limit, _newest_first_key, filters)
 
     # ------------------------------------------------------------ requirements
 
@@ -411,16 +418,9 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
     async def ListRequirements(
         self, request: pb.ListRequirementsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRequirementsResponse:
-        queue_id = parse_name(request.parent, m.QUEUES, "parent")
-        limit = paging.page_size(request.page_size, **RESULTS_PAGE)
-        filters: dict[str, object] = {"parent": request.parent}
-        after = _newest_first_cursor(request.page_token, filters)
-        found = await self._reading(
-            lambda r: requirement_cases.list_requirements(r, queue_id=queue_id, after=after, limit=limit + 1)
-        )
-        page, token = _page(found, limit, _newest_first_key, filters)
+        page, token = await self._newest_first_page(request, requirement_cases.list_requirements)
         return pb.ListRequirementsResponse(
-            requirements=[m.requirement_to_proto(q, with_intervals=False) for q in page],
+            requirements=[m.requirement_to_proto(r, with_intervals=False) for r in page],
             next_page_token=token,
         )
 
