@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from google.protobuf.message import Message
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, func, select
 
 from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.server import ServiceHost
@@ -46,13 +46,14 @@ class TallySettings(ServiceSettings):
 
 
 def record(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
-    unit.connection.execute(
-        insert(tallied).values(
-            event_id=envelope.id,
-            event_type=envelope.type,
-            entity=envelope.subject,
-            applied_at=datetime.now(UTC),
-        )
+    unit.insert_later(
+        tallied,
+        {
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "entity": envelope.subject,
+            "applied_at": datetime.now(UTC),
+        },
     )
 
 

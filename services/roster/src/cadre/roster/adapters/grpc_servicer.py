@@ -113,7 +113,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                     connection,
                 )
 
-        return await (self._db.read(read) if point else self._db.run(read))
+        return await self._db.run(read)
 
     # --- org units ---
 
@@ -253,8 +253,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
         return await self._query(
             lambda r, a, c: m.employee_to_proto(
                 employee_cases.get_employee(r.employees, r.org_units, a, employee_id=employee_id)
-            ),
-            point=True,
+            )
         )
 
     async def ListEmployees(
