@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -265,6 +266,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    args.quick = args.quick or bool(os.environ.get("BENCH_QUICK"))
     employees, teams, grants = (1000, 60, 400) if args.quick else (5000, 300, 2000)
     snapshot = synthetic_center(employees, teams, grants)
     ours, bare, allowed_share = in_process(snapshot, 20_000 if args.quick else 200_000)

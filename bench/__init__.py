@@ -1,0 +1,1 @@
+"""Cadre benchmarks: `python -m bench`. Figures, not pass/fail."""
