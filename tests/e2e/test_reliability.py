@@ -290,3 +290,21 @@ async def test_sigterm_turns_health_not_serving_first_and_drains_in_flight_calls
     not_serving = [t for t, status in statuses if status == health_pb2.HealthCheckResponse.NOT_SERVING]
     assert statuses[0][1] == health_pb2.HealthCheckResponse.SERVING
     assert not_serving and not_serving[0] < max(finished), "health must turn before the drain ends"
+
+
+async def test_nothing_commits_after_the_caller_gave_up(roster_process: ServiceProcess) -> None:
+    roster_process.start()
+    async with testing.channel(roster_process.address) as channel:
+        team = await make_team(roster_service_pb2_grpc.RosterServiceStub(channel))
+    roster_process.terminate()
+    roster_process.start(extra_env={"CADRE_PAUSE_AT": "before_commit", "CADRE_PAUSE_MS": "1500"})
+    async with testing.channel(roster_process.address) as channel:
+        roster = roster_service_pb2_grpc.RosterServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as gave_up:
+            await roster.HireEmployee(hire_request(team, 1), timeout=0.5)
+        assert gave_up.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        await asyncio.sleep(1.5)  # the server's transaction reaches its commit point and must roll back
+        listed = await roster.ListEmployees(
+            roster_service_pb2.ListEmployeesRequest(org_unit=team), timeout=10
+        )
+    assert list(listed.employees) == []
