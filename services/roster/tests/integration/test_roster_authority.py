@@ -446,3 +446,49 @@ async def test_units_are_renamed_and_moved_with_their_subtree_and_history(center
     assert manager.outcome == "OUT_OF_SCOPE"
     history = await admin.ListAuditRecords(rs.ListAuditRecordsRequest(entity=team_a.name))
     assert [r.action.rsplit(".", 1)[-1] for r in history.audit_records] == ["created", "updated", "moved"]
+
+
+async def test_onboarding_checklist_then_active_with_an_event(center: Center) -> None:
+    admin = center.as_("admin")
+    hired = await admin.HireEmployee(
+        rs.HireEmployeeRequest(
+            employee=Employee(
+                display_name="Olga",
+                org_unit=center.units["a"],
+                role=Employee.ROLE_AGENT,
+                employment_type=Employee.EMPLOYMENT_TYPE_PART_TIME,
+                hire_date=day(),
+                onboarding_tasks=[
+                    employee_pb2.OnboardingTask(task="contract signed"),
+                    employee_pb2.OnboardingTask(task="headset"),
+                ],
+            )
+        )
+    )
+    assert hired.state == Employee.STATE_ONBOARDING
+    first = await admin.CompleteOnboardingTask(
+        rs.CompleteOnboardingTaskRequest(name=hired.name, task="headset")
+    )
+    assert first.state == Employee.STATE_ONBOARDING
+    done = await admin.CompleteOnboardingTask(
+        rs.CompleteOnboardingTaskRequest(name=hired.name, task="contract signed")
+    )
+    assert done.state == Employee.STATE_ACTIVE and all(t.done for t in done.onboarding_tasks)
+    later = await admin.HireEmployee(
+        rs.HireEmployeeRequest(
+            employee=Employee(
+                display_name="Pia",
+                org_unit=center.units["a"],
+                role=Employee.ROLE_AGENT,
+                employment_type=Employee.EMPLOYMENT_TYPE_PART_TIME,
+                hire_date=day(3),
+            )
+        )
+    )
+    assert later.state == Employee.STATE_ONBOARDING
+    await asyncio.sleep(0.5)  # the periodic job leaves a hire dated in three days alone
+    assert (
+        await admin.GetEmployee(rs.GetEmployeeRequest(name=later.name))
+    ).state == Employee.STATE_ONBOARDING
+    audit = await admin.ListAuditRecords(rs.ListAuditRecordsRequest(entity=hired.name))
+    assert [r.action.rsplit(".", 1)[-1] for r in audit.audit_records] == ["hired", "updated", "state_changed"]

@@ -99,3 +99,20 @@ def test_hire_date_more_than_a_year_ahead_is_refused() -> None:
     with pytest.raises(DomainError) as raised:
         hire_with(hire_date=date(2028, 1, 1))
     assert raised.value.reason == "TOO_FAR_AHEAD"
+
+
+def test_onboarding_ends_when_the_date_has_come_and_the_checklist_is_done() -> None:
+    from cadre.roster.domain.employee import activate_if_ready, complete_onboarding_task
+
+    hired = hire_with(onboarding=("contract signed", "system access"))
+    assert hired.state is EmployeeState.ONBOARDING and hired.version == 1
+    half = complete_onboarding_task(hired, task="contract signed", today=date(2026, 11, 25))
+    assert half.state is EmployeeState.ONBOARDING
+    done = complete_onboarding_task(half, task="system access", today=date(2026, 11, 25))
+    assert done.state is EmployeeState.ACTIVE
+    future = hire_with(hire_date=date(2026, 12, 1))
+    assert activate_if_ready(future, today=date(2026, 11, 30)).state is EmployeeState.ONBOARDING
+    assert activate_if_ready(future, today=date(2026, 12, 1)).state is EmployeeState.ACTIVE
+    with pytest.raises(DomainError) as raised:
+        complete_onboarding_task(hired, task="badge photo", today=date(2026, 11, 25))
+    assert raised.value.reason == "UNKNOWN_TASK"

@@ -9,8 +9,8 @@ from pathlib import Path
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import load_settings
 from cadre.roster.adapters.grpc_servicer import SERVICE, RosterServicer
-from cadre.roster.adapters.repository import SqlRosterUnit, SqlTransfers
-from cadre.roster.app import transfers
+from cadre.roster.adapters.repository import SqlEmployees, SqlRosterUnit, SqlTransfers
+from cadre.roster.app import employees, transfers
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import roster_service_pb2_grpc
 
@@ -24,14 +24,19 @@ def build(settings: RosterSettings) -> ServiceHost:
         roster_service_pb2_grpc.add_RosterServiceServicer_to_server, RosterServicer(host.db), SERVICE
     )
 
-    def complete_due_transfers() -> None:
+    def put_due_changes_into_effect() -> None:
+        """Transfers and hires whose date has come, in their team's time zone."""
         with host.db.reader() as connection:
-            if not SqlTransfers(connection).due(limit=1):
+            if not SqlTransfers(connection).due(limit=1) and not SqlEmployees(connection).onboarding_due(
+                limit=1
+            ):
                 return  # the common case: no write transaction, no lock taken
         with host.db.transaction() as unit:
-            transfers.complete_due_transfers(SqlRosterUnit(unit), now=datetime.now(UTC))
+            now = datetime.now(UTC)
+            transfers.complete_due_transfers(SqlRosterUnit(unit), now=now)
+            employees.activate_due_hires(SqlRosterUnit(unit), now=now)
 
-    host.add_periodic("due-transfers", settings.transfer_check_seconds, complete_due_transfers)
+    host.add_periodic("due-changes", settings.transfer_check_seconds, put_due_changes_into_effect)
     return host
 
 

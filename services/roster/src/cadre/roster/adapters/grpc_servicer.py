@@ -241,6 +241,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                 hire_date=hire_date,
                 employee_number=draft.employee_number,
                 now=self._clock(),
+                onboarding=tuple(t.task for t in draft.onboarding_tasks),
             )
             return m.employee_to_proto(hired)
 
@@ -335,6 +336,19 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
             return m.employee_to_proto(changed)
 
         return await self._command(method, request, employee_pb2.Employee, work)
+
+    async def CompleteOnboardingTask(
+        self, request: rs.CompleteOnboardingTaskRequest, context: grpc.aio.ServicerContext
+    ) -> employee_pb2.Employee:
+        employee_id = parse_name(request.name, m.EMPLOYEES, "name")
+
+        def work(unit: SqlRosterUnit, access: Access) -> employee_pb2.Employee:
+            done = employee_cases.complete_onboarding_task(
+                unit, access, employee_id=employee_id, task=request.task, now=self._clock()
+            )
+            return m.employee_to_proto(done)
+
+        return await self._command("CompleteOnboardingTask", request, employee_pb2.Employee, work)
 
     async def StartLeave(
         self, request: rs.StartLeaveRequest, context: grpc.aio.ServicerContext

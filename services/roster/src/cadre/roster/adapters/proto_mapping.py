@@ -243,6 +243,7 @@ def employee_to_proto(employee: Employee) -> employee_pb2.Employee:
         seniority_date=date_to_proto(employee.seniority_date or employee.hire_date),
         termination_date=date_to_proto(employee.termination_date),
         phone_capacity=float(employee.phone_capacity(datetime.now(UTC).date())),
+        onboarding_tasks=[employee_pb2.OnboardingTask(task=t.task, done=t.done) for t in employee.onboarding],
     )
     message.create_time.FromDatetime(employee.created_at)
     return message

@@ -27,6 +27,7 @@ from cadre.roster.domain.employee import (
     Employee,
     EmployeeState,
     EmploymentType,
+    OnboardingTask,
     PositionKind,
     Role,
     Skill,
@@ -114,6 +115,7 @@ def _employee_from_row(row: Row) -> Employee:
         ),
         seniority_date=row.seniority_date,
         termination_date=row.termination_date,
+        onboarding=tuple(OnboardingTask(t["task"], t["done"]) for t in json.loads(row.onboarding)),
     )
 
 
@@ -167,6 +169,7 @@ def _employee_values(employee: Employee) -> dict[str, Any]:
         ),
         "seniority_date": employee.seniority_date,
         "termination_date": employee.termination_date,
+        "onboarding": json.dumps([{"task": t.task, "done": t.done} for t in employee.onboarding]),
     }
 
 
@@ -247,6 +250,19 @@ class SqlEmployees:
         if other_than:
             condition = condition & (employees.c.id != other_than)
         return bool(self._c.execute(select(exists().where(condition))).scalar())
+
+    def onboarding_due(self, *, limit: int) -> Sequence[Employee]:
+        # Hire dates are compared in each team's time zone by the caller; a day of slack here.
+        horizon = date.fromordinal(datetime.now(UTC).date().toordinal() + 1)
+        query = (
+            select(employees)
+            .where(employees.c.state == EmployeeState.ONBOARDING.value, employees.c.hire_date <= horizon)
+            # People still waiting on a checklist task are not due (the JSON is ours: json.dumps).
+            .where(employees.c.onboarding.not_like('%"done": false%'))
+            .order_by(employees.c.hire_date, employees.c.id)
+            .limit(limit)
+        )
+        return [_employee_from_row(row) for row in self._c.execute(query)]
 
     def add(self, employee: Employee) -> None:
         self._c.execute(

@@ -48,7 +48,10 @@ employees = Table(
     Column("virtual_positions", Text, nullable=False, server_default="[]"),
     Column("seniority_date", Date, nullable=True),
     Column("termination_date", Date, nullable=True),
+    # Added by roster_0003.
+    Column("onboarding", Text, nullable=False, server_default="[]"),
 )
+Index("ix_employees_state_hire_date", employees.c.state, employees.c.hire_date)
 Index("ix_employees_org_unit", employees.c.org_unit_id, employees.c.id)
 
 transfers = Table(

@@ -29,6 +29,7 @@ def hire_employee(
     hire_date: date | None,
     employee_number: str,
     now: datetime,
+    onboarding: tuple[str, ...] = (),
 ) -> Employee:
     team = require_unit(unit.org_units, access, org_unit_id, field="employee.org_unit")
     acting_under = access.require(Action.MANAGE_EMPLOYEES, team.path)
@@ -43,6 +44,7 @@ def hire_employee(
         hire_date=hire_date,
         employee_number=employee_number,
         now=now,
+        onboarding=onboarding,
     )
     if employee_number and unit.employees.number_taken(employee_number):
         raise already_exists(
@@ -156,3 +158,38 @@ def change_state(
     before, after, acting_under = _change(unit, access, employee_id, transition)
     unit.record(EmployeeStateChanged(before, after, effective_date), acting_under=acting_under)
     return after
+
+
+def complete_onboarding_task(
+    unit: RosterUnit, access: Access, *, employee_id: str, task: str, now: datetime
+) -> Employee:
+    def tick(employee: Employee) -> Employee:
+        team = unit.org_units.get(employee.org_unit_id)
+        today = now.astimezone(team.zone).date() if team else now.date()
+        return rules.complete_onboarding_task(employee, task=task, today=today)
+
+    before, after, acting_under = _change(unit, access, employee_id, tick)
+    if after.state is not before.state:
+        unit.record(EmployeeStateChanged(before, after, now.date()), acting_under=acting_under)
+    else:
+        unit.record(EmployeeUpdated(before, after), acting_under=acting_under)
+    return after
+
+
+def activate_due_hires(unit: RosterUnit, *, now: datetime, limit: int = 500) -> list[Employee]:
+    """People whose hire date has come (in their team's time zone) and whose checklist is done."""
+    activated = []
+    for employee in unit.employees.onboarding_due(limit=limit):
+        team = unit.org_units.get(employee.org_unit_id)
+        if team is None:
+            continue
+        today = now.astimezone(team.zone).date()
+        active = rules.activate_if_ready(employee, today=today)
+        if active is not employee:
+            unit.employees.save(active, expected_version=employee.version)
+            unit.record(
+                EmployeeStateChanged(employee, active, employee.hire_date),
+                acting_under="scheduled onboarding job",
+            )
+            activated.append(active)
+    return activated

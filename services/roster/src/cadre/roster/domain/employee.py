@@ -104,6 +104,12 @@ class VirtualPosition:
 
 
 @dataclass(frozen=True)
+class OnboardingTask:
+    task: str
+    done: bool = False
+
+
+@dataclass(frozen=True)
 class Employee:
     id: str
     display_name: str
@@ -122,6 +128,7 @@ class Employee:
     virtual_positions: tuple[VirtualPosition, ...] = ()
     seniority_date: date | None = None
     termination_date: date | None = None
+    onboarding: tuple[OnboardingTask, ...] = ()
 
     def phone_capacity(self, on: date) -> Decimal:
         """Share of a full-time job left for contacts once virtual positions take theirs."""
@@ -170,8 +177,10 @@ def hire(
     hire_date: date | None,
     employee_number: str,
     now: datetime,
+    onboarding: tuple[str, ...] = (),
 ) -> Employee:
-    """A new employee in a team: onboarding until the hire date, active from it."""
+    """A new employee in a team: onboarding until the hire date has come and the checklist
+    is done, active from then."""
     violations = Violations()
     check_display_name(display_name, "employee.display_name", violations)
     if role is None:
@@ -190,6 +199,15 @@ def hire(
     if not contract.is_empty:  # an empty one with no employment type is already reported
         _check_contract(contract, violations)
     _check_skills(skills, violations)
+    seen_tasks: set[str] = set()
+    for index, task in enumerate(onboarding):
+        if not task.strip() or len(task) > 200:
+            violations.add(
+                f"employee.onboarding_tasks[{index}].task", "OUT_OF_RANGE", "must be 1–200 characters"
+            )
+        elif task.strip() in seen_tasks:
+            violations.add(f"employee.onboarding_tasks[{index}].task", "DUPLICATE_TASK", "is listed twice")
+        seen_tasks.add(task.strip())
     violations.raise_if_any()
     assert role is not None and employment_type is not None and hire_date is not None
     if team.kind is not OrgUnitKind.TEAM:
@@ -198,7 +216,7 @@ def hire(
             "NOT_A_TEAM",
             f"people are hired into a team, not a {team.kind.value.lower()}",
         )
-    return Employee(
+    employee = Employee(
         id=employee_id,
         display_name=display_name.strip(),
         org_unit_id=team.id,
@@ -207,10 +225,13 @@ def hire(
         contract=contract,
         skills=skills,
         hire_date=hire_date,
-        state=EmployeeState.ACTIVE if hire_date <= today else EmployeeState.ONBOARDING,
+        state=EmployeeState.ONBOARDING,
         employee_number=employee_number,
         created_at=now,
+        onboarding=tuple(OnboardingTask(t.strip()) for t in onboarding),
     )
+    # Active at once when hired for today (or earlier) with nothing to onboard.
+    return replace(activate_if_ready(employee, today=today), version=1)
 
 
 def _check_availability(
@@ -330,3 +351,22 @@ def _not_in_future(day: date, today: date, field: str) -> None:
     # announced ahead of time is recorded on its day.
     if day > today:
         raise invalid_field(field, "IN_THE_FUTURE", "record the change on or after its date")
+
+
+def activate_if_ready(employee: Employee, *, today: date) -> Employee:
+    """Onboarding ends when the hire date has come and every checklist task is done."""
+    if employee.state is not EmployeeState.ONBOARDING or employee.hire_date > today:
+        return employee
+    if not all(task.done for task in employee.onboarding):
+        return employee
+    return replace(employee, state=EmployeeState.ACTIVE, version=employee.version + 1)
+
+
+def complete_onboarding_task(employee: Employee, *, task: str, today: date) -> Employee:
+    if employee.state is not EmployeeState.ONBOARDING:
+        raise failed_precondition("NOT_ONBOARDING", "this person is not onboarding")
+    names = [t.task for t in employee.onboarding]
+    if task.strip() not in names:
+        raise invalid_field("task", "UNKNOWN_TASK", "is not on this person's checklist")
+    ticked = tuple(replace(t, done=True) if t.task == task.strip() else t for t in employee.onboarding)
+    return activate_if_ready(replace(employee, onboarding=ticked, version=employee.version + 1), today=today)
