@@ -492,3 +492,21 @@ async def test_onboarding_checklist_then_active_with_an_event(center: Center) ->
     ).state == Employee.STATE_ONBOARDING
     audit = await admin.ListAuditRecords(rs.ListAuditRecordsRequest(entity=hired.name))
     assert [r.action.rsplit(".", 1)[-1] for r in audit.audit_records] == ["hired", "updated", "state_changed"]
+
+
+async def test_a_grantor_reviews_how_delegated_authority_was_used(center: Center) -> None:
+    admin = center.as_("admin")
+    grant = await _grant(
+        admin, center.people["lead"], grant_pb2.ACTION_MANAGE_EMPLOYEES, center.units["a"], "hiring season"
+    )
+    lead = center.as_("lead")
+    hired = await _hire(lead, center.units["a"], "Nina", Employee.ROLE_AGENT)
+    uses = await admin.ListGrantUses(rs.ListGrantUsesRequest(grant=grant))
+    assert [(u.action, u.entity, u.actor) for u in uses.audit_records] == [
+        ("cadre.roster.v1.employee.hired", hired, center.people["lead"])
+    ]
+    await _refused(
+        center.as_("agent_b").ListGrantUses(rs.ListGrantUsesRequest(grant=grant)),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "OUT_OF_SCOPE",
+    )
