@@ -58,6 +58,7 @@ fmt: setup ## Format the code
 	$(BIN)/ruff check --fix .
 
 bench: setup ## Run the benchmarks; figures go to docs/benchmarks.md
+	$(UV) sync --locked --quiet --group bench  # adds pyworkforce, the staffing math's peer
 	$(BIN)/python -m bench
 
 clean: ## Remove the environment, generated stubs and local data
