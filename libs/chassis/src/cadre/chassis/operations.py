@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 from sqlalchemy import Connection, Row, insert, select, update
 
-from cadre.chassis import paging
+from cadre.chassis import deadlines, paging
 from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.errors import DomainError, failed_precondition, invalid_field, not_found
 from cadre.chassis.grpc_errors import status_message
@@ -132,6 +132,8 @@ class OperationRunner:
         compute: Callable[[Progress[Any]], T],
         finish: Callable[[UnitOfWork, T], Message],
     ) -> None:
+        # The operation outlives the call that started it: the caller's deadline is not its own.
+        deadlines.set_remaining(None)
         progress: Progress[Any] = Progress(self._db, name, metadata)
         try:
             result = await self._db.run(compute, progress)

@@ -16,7 +16,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
-from cadre.chassis import deadlines, paging
+from cadre.chassis import paging
 from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.errors import Violations, invalid_field
 from cadre.chassis.idempotency import run_idempotent, validate_request_id
@@ -332,14 +332,7 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
             stored = forecast_cases.store_forecast(SqlSchedulingUnit(unit), forecast=forecast)
             return m.forecast_to_proto(stored)
 
-        # The operation outlives this call: it must not inherit the caller's deadline, or its
-        # result could not be committed once the caller stopped waiting for the first answer.
-        # (The background task copies this context when it is created.)
-        token = deadlines.set_remaining(None)
-        try:
-            self._operations.run(operation, metadata, compute, finish)
-        finally:
-            deadlines.reset(token)
+        self._operations.run(operation, metadata, compute, finish)
 
     async def GetForecast(
         self, request: pb.GetForecastRequest, context: grpc.aio.ServicerContext
