@@ -94,9 +94,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
                 return list(connection.execute(statement.limit(limit + 1)))
 
         rows = await self._host.db.run(query)
-        token = paging.encode_page_token((str(rows[limit - 1].id),), filters) if len(rows) > limit else ""
+        page, token = paging.trim_page(rows, limit, lambda row: (str(row.id),), filters)
         return admin_service_pb2.ListParkedEventsResponse(
-            parked_events=[_parked_to_proto(row) for row in rows[:limit]], next_page_token=token
+            parked_events=[_parked_to_proto(row) for row in page], next_page_token=token
         )
 
     async def ReplayParkedEvent(

@@ -242,9 +242,9 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
                 return list(connection.execute(statement))
 
         rows = await self._db.run(query)
-        token = paging.encode_page_token((rows[limit - 1].name,), {}) if len(rows) > limit else ""
+        page, token = paging.trim_page(rows, limit, lambda row: (row.name,), {})
         return operations_pb2.ListOperationsResponse(
-            operations=[_to_proto(r) for r in rows[:limit]], next_page_token=token
+            operations=[_to_proto(r) for r in page], next_page_token=token
         )
 
     async def DeleteOperation(

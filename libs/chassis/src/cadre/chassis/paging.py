@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cadre.chassis.errors import invalid_field
 
@@ -54,3 +55,17 @@ def decode_page_token(token: str, filters: Mapping[str, object]) -> PageCursor |
     if digest != _filter_digest(filters):
         raise invalid_field("page_token", "PAGE_TOKEN_MISMATCH", "was issued for a query with other filters")
     return PageCursor(after)
+
+
+T = TypeVar("T")
+
+
+def trim_page(
+    items: Sequence[T], limit: int, key: Callable[[T], tuple[str, ...]], filters: Mapping[str, object]
+) -> tuple[Sequence[T], str]:
+    """A page from `limit + 1` items fetched in key order: the extra one only says that
+    another page follows, and the token resumes after the last item kept."""
+    if len(items) <= limit:
+        return items, ""
+    kept = items[:limit]
+    return kept, encode_page_token(key(kept[-1]), filters)

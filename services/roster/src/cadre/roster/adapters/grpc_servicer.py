@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -43,16 +43,6 @@ R = TypeVar("R", bound=Message)
 Clock = Callable[[], datetime]
 SERVICE = roster_service_pb2.DESCRIPTOR.services_by_name["RosterService"].full_name
 rs = roster_service_pb2
-
-
-def _page(
-    items: Sequence[T], limit: int, key: Callable[[T], str], filters: dict[str, object]
-) -> tuple[Sequence[T], str]:
-    """Trims the one extra item fetched to learn whether another page follows."""
-    if len(items) <= limit:
-        return items, ""
-    items = items[:limit]
-    return items, paging.encode_page_token((key(items[-1]),), filters)
 
 
 def _reason(text: str, field: str) -> str:
@@ -166,7 +156,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                 limit=limit + 1,
             )
         )
-        page, token = _page(units, limit, lambda u: u.id, filters)
+        page, token = paging.trim_page(units, limit, lambda u: (u.id,), filters)
         return rs.ListOrgUnitsResponse(
             org_units=[m.org_unit_to_proto(u) for u in page], next_page_token=token
         )
@@ -274,7 +264,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                 limit=limit + 1,
             )
         )
-        page, token = _page(people, limit, lambda e: e.id, filters)
+        page, token = paging.trim_page(people, limit, lambda e: (e.id,), filters)
         return rs.ListEmployeesResponse(
             employees=[m.employee_to_proto(e) for e in page], next_page_token=token
         )
@@ -466,7 +456,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                 limit=limit + 1,
             )
         )
-        page, token = _page(found, limit, lambda t: t.id, filters)
+        page, token = paging.trim_page(found, limit, lambda t: (t.id,), filters)
         return rs.ListTransfersResponse(
             transfers=[m.transfer_to_proto(t) for t in page], next_page_token=token
         )
@@ -527,7 +517,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                 limit=limit + 1,  # type: ignore[arg-type]
             )
         )
-        page, token = _page(found, limit, lambda g: g.id, filters)
+        page, token = paging.trim_page(found, limit, lambda g: (g.id,), filters)
         return rs.ListGrantsResponse(grants=[m.grant_to_proto(g) for g in page], next_page_token=token)
 
     async def RevokeGrant(
@@ -642,7 +632,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
             return list(c.execute(query))
 
         rows = await self._query(read)
-        page, token = _page(rows, limit, lambda row: str(row.id), filters)
+        page, token = paging.trim_page(rows, limit, lambda row: (str(row.id),), filters)
         records = []
         for row in page:
             record = audit_pb2.AuditRecord(

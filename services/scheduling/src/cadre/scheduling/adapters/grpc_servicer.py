@@ -58,16 +58,6 @@ RECORDS_PAGE = {"default": 500, "maximum": 10_000}
 RESULTS_PAGE = {"default": 20, "maximum": 100}
 
 
-def _page(
-    items: Sequence[T], limit: int, key: Callable[[T], tuple[str, ...]], filters: dict[str, object]
-) -> tuple[Sequence[T], str]:
-    """Trims the one extra item fetched to learn whether another page follows."""
-    if len(items) <= limit:
-        return items, ""
-    items = items[:limit]
-    return items, paging.encode_page_token(key(items[-1]), filters)
-
-
 R = TypeVar("R", Forecast, Requirement)
 
 
@@ -155,7 +145,7 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
                 r.queues, after=cursor.after[0] if cursor else None, limit=limit + 1
             )
         )
-        page, token = _page(found, limit, lambda q: (q.id,), filters)
+        page, token = paging.trim_page(found, limit, lambda q: (q.id,), filters)
         return pb.ListQueuesResponse(queues=[m.queue_to_proto(q) for q in page], next_page_token=token)
 
     async def UpdateQueue(
@@ -246,7 +236,9 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
                 r, queue_id=queue_id, start=start, end=end, after=after, limit=limit + 1
             )
         )
-        page, token = _page(records, limit, lambda rec: (str(int(rec.start_time.timestamp())),), filters)
+        page, token = paging.trim_page(
+            records, limit, lambda rec: (str(int(rec.start_time.timestamp())),), filters
+        )
         return pb.ListIntervalRecordsResponse(
             records=[m.record_to_proto(rec) for rec in page], next_page_token=token
         )
@@ -361,7 +353,7 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
         filters: dict[str, object] = {"parent": request.parent}
         after = _newest_first_cursor(request.page_token, filters)
         found = await self._reading(lambda r: list_case(r, queue_id=queue_id, after=after, limit=limit + 1))
-        return _page(found, limit, _newest_first_key, filters)
+        return paging.trim_page(found, limit, _newest_first_key, filters)
 
     # ------------------------------------------------------------ requirements
 
