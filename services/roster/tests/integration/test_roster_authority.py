@@ -389,6 +389,23 @@ async def test_the_team_changes_only_by_transfer_and_stale_etags_lose(center: Ce
     assert len(losers) == 4 and all(e.code() == grpc.StatusCode.ABORTED for e in losers)
 
 
+async def test_a_termination_announced_ahead_waits_for_its_date(center: Center) -> None:
+    admin = center.as_("admin")
+    bea = center.people["agent_b"]
+    announced = await admin.TerminateEmployee(
+        rs.TerminateEmployeeRequest(name=bea, termination_date=day(14), reason="moving abroad")
+    )
+    assert announced.state == Employee.STATE_ACTIVE
+    assert announced.scheduled_change.state == Employee.STATE_TERMINATED
+    await asyncio.sleep(0.5)  # the periodic job passes; the date is two weeks away
+    assert (await admin.GetEmployee(rs.GetEmployeeRequest(name=bea))).state == Employee.STATE_ACTIVE
+    await _refused(
+        admin.StartLeave(rs.StartLeaveRequest(name=bea, start_date=day(3), reason="holiday")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "CHANGE_ALREADY_SCHEDULED",
+    )
+
+
 async def test_a_terminated_person_cannot_be_transferred(center: Center) -> None:
     admin = center.as_("admin")
     ana = center.people["agent_a"]

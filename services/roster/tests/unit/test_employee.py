@@ -116,3 +116,26 @@ def test_onboarding_ends_when_the_date_has_come_and_the_checklist_is_done() -> N
     with pytest.raises(DomainError) as raised:
         complete_onboarding_task(hired, task="badge photo", today=date(2026, 11, 25))
     assert raised.value.reason == "UNKNOWN_TASK"
+
+
+def test_lifecycle_changes_take_effect_at_once_or_on_their_date() -> None:
+    from cadre.roster.domain.employee import apply_scheduled, end_leave, start_leave, terminate
+
+    today = date(2026, 11, 25)
+    active = hire_with()
+    on_leave = start_leave(active, start_date=today, today=today)
+    assert on_leave.state is EmployeeState.ON_LEAVE
+    announced = start_leave(active, start_date=date(2026, 12, 1), today=today)
+    assert announced.state is EmployeeState.ACTIVE and announced.scheduled is not None
+    with pytest.raises(DomainError) as twice:
+        terminate(announced, termination_date=date(2026, 12, 31), today=today)
+    assert twice.value.reason == "CHANGE_ALREADY_SCHEDULED"
+    assert apply_scheduled(announced, today=date(2026, 11, 30)) is announced
+    started = apply_scheduled(announced, today=date(2026, 12, 1))
+    assert started.state is EmployeeState.ON_LEAVE and started.scheduled is None
+    back = end_leave(started, return_date=date(2026, 12, 10), today=date(2026, 12, 2))
+    assert back.state is EmployeeState.ON_LEAVE
+    assert apply_scheduled(back, today=date(2026, 12, 10)).state is EmployeeState.ACTIVE
+    leaving = terminate(active, termination_date=date(2027, 1, 31), today=today)
+    gone = apply_scheduled(leaving, today=date(2027, 1, 31))
+    assert gone.state is EmployeeState.TERMINATED and gone.termination_date == date(2027, 1, 31)

@@ -25,7 +25,7 @@ def build(settings: RosterSettings) -> ServiceHost:
     )
 
     def put_due_changes_into_effect() -> None:
-        """Transfers and hires whose date has come, in their team's time zone."""
+        """Transfers, hires and lifecycle changes whose date has come, in the team's time zone."""
         with host.db.reader() as connection:
             if not SqlTransfers(connection).due(limit=1) and not SqlEmployees(connection).onboarding_due(
                 limit=1
@@ -34,7 +34,7 @@ def build(settings: RosterSettings) -> ServiceHost:
         with host.db.transaction() as unit:
             now = datetime.now(UTC)
             transfers.complete_due_transfers(SqlRosterUnit(unit), now=now)
-            employees.activate_due_hires(SqlRosterUnit(unit), now=now)
+            employees.put_due_lifecycle_changes_into_effect(SqlRosterUnit(unit), now=now)
 
     host.add_periodic("due-changes", settings.transfer_check_seconds, put_due_changes_into_effect)
     return host

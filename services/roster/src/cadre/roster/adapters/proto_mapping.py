@@ -244,6 +244,12 @@ def employee_to_proto(employee: Employee) -> employee_pb2.Employee:
         termination_date=date_to_proto(employee.termination_date),
         phone_capacity=float(employee.phone_capacity(datetime.now(UTC).date())),
         onboarding_tasks=[employee_pb2.OnboardingTask(task=t.task, done=t.done) for t in employee.onboarding],
+        scheduled_change=employee_pb2.ScheduledStateChange(
+            state=_STATE_TO_PROTO[employee.scheduled.state],
+            effective_date=date_to_proto(employee.scheduled.effective_date),
+        )
+        if employee.scheduled
+        else None,
     )
     message.create_time.FromDatetime(employee.created_at)
     return message

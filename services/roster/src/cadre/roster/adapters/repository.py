@@ -30,6 +30,7 @@ from cadre.roster.domain.employee import (
     OnboardingTask,
     PositionKind,
     Role,
+    ScheduledChange,
     Skill,
     VirtualPosition,
 )
@@ -116,6 +117,9 @@ def _employee_from_row(row: Row) -> Employee:
         seniority_date=row.seniority_date,
         termination_date=row.termination_date,
         onboarding=tuple(OnboardingTask(t["task"], t["done"]) for t in json.loads(row.onboarding)),
+        scheduled=ScheduledChange(EmployeeState(row.scheduled_state), row.scheduled_date)
+        if row.scheduled_state
+        else None,
     )
 
 
@@ -170,6 +174,8 @@ def _employee_values(employee: Employee) -> dict[str, Any]:
         "seniority_date": employee.seniority_date,
         "termination_date": employee.termination_date,
         "onboarding": json.dumps([{"task": t.task, "done": t.done} for t in employee.onboarding]),
+        "scheduled_state": employee.scheduled.state.value if employee.scheduled else None,
+        "scheduled_date": employee.scheduled.effective_date if employee.scheduled else None,
     }
 
 
@@ -260,6 +266,16 @@ class SqlEmployees:
             # People still waiting on a checklist task are not due (the JSON is ours: json.dumps).
             .where(employees.c.onboarding.not_like('%"done": false%'))
             .order_by(employees.c.hire_date, employees.c.id)
+            .limit(limit)
+        )
+        return [_employee_from_row(row) for row in self._c.execute(query)]
+
+    def scheduled_due(self, *, limit: int) -> Sequence[Employee]:
+        horizon = date.fromordinal(datetime.now(UTC).date().toordinal() + 1)
+        query = (
+            select(employees)
+            .where(employees.c.scheduled_date.is_not(None), employees.c.scheduled_date <= horizon)
+            .order_by(employees.c.scheduled_date, employees.c.id)
             .limit(limit)
         )
         return [_employee_from_row(row) for row in self._c.execute(query)]

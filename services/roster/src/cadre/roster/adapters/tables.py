@@ -50,7 +50,11 @@ employees = Table(
     Column("termination_date", Date, nullable=True),
     # Added by roster_0003.
     Column("onboarding", Text, nullable=False, server_default="[]"),
+    # Added by roster_0004.
+    Column("scheduled_state", String(20), nullable=True),
+    Column("scheduled_date", Date, nullable=True),
 )
+Index("ix_employees_scheduled", employees.c.scheduled_date)
 Index("ix_employees_state_hire_date", employees.c.state, employees.c.hire_date)
 Index("ix_employees_org_unit", employees.c.org_unit_id, employees.c.id)
 

@@ -156,7 +156,10 @@ def change_state(
     transition: Callable[[Employee], Employee],
 ) -> Employee:
     before, after, acting_under = _change(unit, access, employee_id, transition)
-    unit.record(EmployeeStateChanged(before, after, effective_date), acting_under=acting_under)
+    if after.state is before.state:  # announced for a later date: recorded, not yet in effect
+        unit.record(EmployeeUpdated(before, after), acting_under=acting_under)
+    else:
+        unit.record(EmployeeStateChanged(before, after, effective_date), acting_under=acting_under)
     return after
 
 
@@ -176,20 +179,23 @@ def complete_onboarding_task(
     return after
 
 
-def activate_due_hires(unit: RosterUnit, *, now: datetime, limit: int = 500) -> list[Employee]:
-    """People whose hire date has come (in their team's time zone) and whose checklist is done."""
-    activated = []
-    for employee in unit.employees.onboarding_due(limit=limit):
+def put_due_lifecycle_changes_into_effect(
+    unit: RosterUnit, *, now: datetime, limit: int = 500
+) -> list[Employee]:
+    """Hires whose date has come (checklist done) and leave, returns and terminations
+    announced for a date that has come, each in the person's team's time zone."""
+    changed = []
+    for employee in [*unit.employees.onboarding_due(limit=limit), *unit.employees.scheduled_due(limit=limit)]:
         team = unit.org_units.get(employee.org_unit_id)
         if team is None:
             continue
         today = now.astimezone(team.zone).date()
-        active = rules.activate_if_ready(employee, today=today)
-        if active is not employee:
-            unit.employees.save(active, expected_version=employee.version)
+        after = rules.apply_scheduled(rules.activate_if_ready(employee, today=today), today=today)
+        if after is not employee:
+            effective = employee.scheduled.effective_date if employee.scheduled else employee.hire_date
+            unit.employees.save(after, expected_version=employee.version)
             unit.record(
-                EmployeeStateChanged(employee, active, employee.hire_date),
-                acting_under="scheduled onboarding job",
+                EmployeeStateChanged(employee, after, effective), acting_under="scheduled lifecycle job"
             )
-            activated.append(active)
-    return activated
+            changed.append(after)
+    return changed

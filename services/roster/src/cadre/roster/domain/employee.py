@@ -104,6 +104,12 @@ class VirtualPosition:
 
 
 @dataclass(frozen=True)
+class ScheduledChange:
+    state: EmployeeState
+    effective_date: date
+
+
+@dataclass(frozen=True)
 class OnboardingTask:
     task: str
     done: bool = False
@@ -129,6 +135,7 @@ class Employee:
     seniority_date: date | None = None
     termination_date: date | None = None
     onboarding: tuple[OnboardingTask, ...] = ()
+    scheduled: ScheduledChange | None = None
 
     def phone_capacity(self, on: date) -> Decimal:
         """Share of a full-time job left for contacts once virtual positions take theirs."""
@@ -316,20 +323,39 @@ def update(current: Employee, proposed: Employee, fields: frozenset[str]) -> Emp
     return changed
 
 
+def _transition(employee: Employee, target: EmployeeState, day: date) -> Employee:
+    changes: dict[str, object] = {"state": target, "scheduled": None, "version": employee.version + 1}
+    if target is EmployeeState.TERMINATED:
+        changes["termination_date"] = day
+    return replace(employee, **changes)  # type: ignore[arg-type]
+
+
+def _now_or_on(employee: Employee, target: EmployeeState, day: date, today: date, field: str) -> Employee:
+    """In effect at once when the day has come (back-dating allowed), else on that day."""
+    if employee.scheduled is not None:
+        raise failed_precondition(
+            "CHANGE_ALREADY_SCHEDULED",
+            f"{employee.scheduled.state.value} on {employee.scheduled.effective_date} is already scheduled",
+        )
+    if day <= today:
+        return _transition(employee, target, day)
+    if day > today + MAX_HIRE_AHEAD:
+        raise invalid_field(field, "TOO_FAR_AHEAD", "must be within a year")
+    return replace(employee, scheduled=ScheduledChange(target, day), version=employee.version + 1)
+
+
 def start_leave(employee: Employee, *, start_date: date, today: date) -> Employee:
-    _not_in_future(start_date, today, "start_date")
     if employee.state is not EmployeeState.ACTIVE:
         raise failed_precondition(
             "NOT_ACTIVE", f"only an active person can go on leave; this one is {employee.state.value}"
         )
-    return replace(employee, state=EmployeeState.ON_LEAVE, version=employee.version + 1)
+    return _now_or_on(employee, EmployeeState.ON_LEAVE, start_date, today, "start_date")
 
 
 def end_leave(employee: Employee, *, return_date: date, today: date) -> Employee:
-    _not_in_future(return_date, today, "return_date")
     if employee.state is not EmployeeState.ON_LEAVE:
         raise failed_precondition("NOT_ON_LEAVE", "this person is not on leave")
-    return replace(employee, state=EmployeeState.ACTIVE, version=employee.version + 1)
+    return _now_or_on(employee, EmployeeState.ACTIVE, return_date, today, "return_date")
 
 
 def terminate(employee: Employee, *, termination_date: date, today: date) -> Employee:
@@ -337,20 +363,15 @@ def terminate(employee: Employee, *, termination_date: date, today: date) -> Emp
         raise failed_precondition("ALREADY_TERMINATED", "this person's employment has already ended")
     if termination_date < employee.hire_date:
         raise invalid_field("termination_date", "BEFORE_HIRE", "must not be before the hire date")
-    _not_in_future(termination_date, today, "termination_date")
-    return replace(
-        employee,
-        state=EmployeeState.TERMINATED,
-        termination_date=termination_date,
-        version=employee.version + 1,
-    )
+    return _now_or_on(employee, EmployeeState.TERMINATED, termination_date, today, "termination_date")
 
 
-def _not_in_future(day: date, today: date, field: str) -> None:
-    # Lifecycle changes are recorded when they happen (back-dating is allowed); a change
-    # announced ahead of time is recorded on its day.
-    if day > today:
-        raise invalid_field(field, "IN_THE_FUTURE", "record the change on or after its date")
+def apply_scheduled(employee: Employee, *, today: date) -> Employee:
+    """The scheduled change in effect once its day has come."""
+    change = employee.scheduled
+    if change is None or change.effective_date > today:
+        return employee
+    return _transition(employee, change.state, change.effective_date)
 
 
 def activate_if_ready(employee: Employee, *, today: date) -> Employee:
