@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from opentelemetry import trace
 from sqlalchemy import insert, select, update
 
@@ -88,7 +89,15 @@ class DurableConsumer:
         await self._bus.js.add_consumer(self.stream, self.config())
 
     async def run(self) -> None:
-        await self.ensure()
+        while not self._stopping.is_set():
+            try:
+                await self.ensure()
+                break
+            except NotFoundError:
+                # The producer has not created its stream yet (it may not be deployed): wait.
+                await asyncio.sleep(2.0)
+        if self._stopping.is_set():
+            return
         subscription = await self._bus.js.pull_subscribe_bind(durable=self.name, stream=self.stream)
         while not self._stopping.is_set():
             try:

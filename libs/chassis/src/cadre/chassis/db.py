@@ -93,15 +93,28 @@ class UnitOfWork:
             build_event(source=self._source, event_type=event_type, entity=entity, payload=payload)
         )
 
+    @property
+    def source(self) -> str:
+        """The service writing, e.g. `roster`."""
+        return self._source
+
     def audit(
-        self, *, action: str, entity: str, before: object, after: object, acting_under: str = ""
+        self,
+        *,
+        action: str,
+        entity: str,
+        before: object,
+        after: object,
+        acting_under: str = "",
+        actor: str = "",
     ) -> None:
-        """One audit record in this transaction; `acting_under` names the authority used."""
+        """One audit record in this transaction; `acting_under` names the authority used,
+        `actor` who acted when it was not this call's caller (e.g. a reported decision)."""
         who = request_context.current()
         self.connection.execute(
             insert(audit_log).values(
                 occurred_at=datetime.now(UTC),
-                actor=who.actor,
+                actor=actor or who.actor,
                 acting_under=acting_under or who.acting_under,
                 action=action,
                 entity=entity,

@@ -83,6 +83,7 @@ class ServiceHost:
         self.operations = OperationRunner(self.db)
         self.health = health.aio.HealthServicer()
         self.consumers: list[DurableConsumer] = []
+        self._required_consumers: list[DurableConsumer] = []
         self._services: list[tuple[AddServicer, Any, str]] = []
         self._periodic: list[tuple[str, float, Callable[[], object]]] = []
         self._shutdown = asyncio.Event()
@@ -95,8 +96,10 @@ class ServiceHost:
         self._services.append((add, servicer, full_name))
 
     def add_consumer(
-        self, *, name: str, stream: str, subjects: list[str], handler: Handler
+        self, *, name: str, stream: str, subjects: list[str], handler: Handler, required: bool = True
     ) -> DurableConsumer:
+        """A durable consumer run while serving. A required one must be in place before the
+        service reports SERVING; an optional one waits for its stream to appear."""
         s = self.settings
         consumer = DurableConsumer(
             db=self.db,
@@ -111,6 +114,8 @@ class ServiceHost:
             backoff=s.consumer_backoff_seconds,
         )
         self.consumers.append(consumer)
+        if required:
+            self._required_consumers.append(consumer)
         return consumer
 
     def add_periodic(self, name: str, every_seconds: float, work: Callable[[], object]) -> None:
@@ -147,7 +152,7 @@ class ServiceHost:
             replicas=self.settings.stream_replicas,
             duplicate_window=self.settings.stream_duplicate_window_seconds,
         )
-        for consumer in self.consumers:
+        for consumer in self._required_consumers:
             await consumer.ensure()
 
     def _ping_database(self) -> None:

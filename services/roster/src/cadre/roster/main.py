@@ -6,8 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cadre.authority import usage
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import load_settings
+from cadre.roster.adapters.grants_used import record_reported_use
 from cadre.roster.adapters.grpc_servicer import SERVICE, RosterServicer
 from cadre.roster.adapters.repository import SqlEmployees, SqlRosterUnit, SqlTransfers
 from cadre.roster.app import employees, transfers
@@ -36,6 +38,15 @@ def build(settings: RosterSettings) -> ServiceHost:
             transfers.complete_due_transfers(SqlRosterUnit(unit), now=now)
             employees.put_due_lifecycle_changes_into_effect(SqlRosterUnit(unit), now=now)
 
+    for stream in settings.authority_report_streams:
+        service = stream.removeprefix("CADRE_").lower()
+        host.add_consumer(
+            name=f"roster-{service}-authority",
+            stream=stream,
+            subjects=[usage.event_type(service)],
+            handler=record_reported_use,
+            required=False,
+        )
     host.add_periodic("due-changes", settings.transfer_check_seconds, put_due_changes_into_effect)
     return host
 

@@ -18,3 +18,6 @@ class RosterSettings(ServiceSettings):
     # How often due transfers are put into effect (they take effect on their date, in the
     # new team's time zone, at the first pass after midnight there).
     transfer_check_seconds: float = Field(default=60.0, gt=0)
+    # Streams whose services report decisions taken under grants (for ListGrantUses); a
+    # stream that does not exist yet is waited for.
+    authority_report_streams: tuple[str, ...] = ("CADRE_SCHEDULING", "CADRE_PERFORMANCE", "CADRE_TRAINING")
