@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -255,6 +256,7 @@ async def through_grpc(employees: int, teams: int, grants: int, seconds: float) 
     finally:
         roster.terminate()
         nats.kill()
+        shutil.rmtree(work, ignore_errors=True)
     return lines
 
 

@@ -9,11 +9,12 @@ from typing import Any, NoReturn
 import grpc
 from grpc.aio import AbortError
 from opentelemetry import trace
+from sqlalchemy.exc import OperationalError
 
 from cadre.chassis import context as request_context
 from cadre.chassis import deadlines
 from cadre.chassis.auth import TokenVerifier, bearer_token
-from cadre.chassis.errors import DomainError
+from cadre.chassis.errors import DomainError, ErrorKind
 from cadre.chassis.grpc_errors import internal_status, to_status
 
 log = logging.getLogger("cadre.rpc")
@@ -75,6 +76,11 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
         return deadlines.set_remaining(context.time_remaining()), request_context.bind(who)
 
     async def _fail(self, context: grpc.aio.ServicerContext, error: Exception, method: str) -> NoReturn:
+        if isinstance(error, OperationalError | TimeoutError | ConnectionError):
+            # The database or a peer is busy or away: nothing was committed, and a retry with
+            # the same request id is safe (R9) — UNAVAILABLE says exactly that.
+            log.warning("%s: %s", method, type(error).__name__)
+            error = DomainError(ErrorKind.UNAVAILABLE, "BACKEND_UNAVAILABLE", "busy or unreachable; retry")
         if isinstance(error, DomainError):
             log.info("%s failed: %s", method, error)
             await context.abort_with_status(to_status(error, domain=self._domain))

@@ -424,6 +424,18 @@ class SqlGrants:
         row = self._c.execute(select(grants).where(grants.c.id == grant_id)).first()
         return grant_from_row(row) if row else None
 
+    def chain_of(self, grant_id: str) -> list[Grant]:
+        """The grant and every grant above it (a few rows: depth is bounded)."""
+        chain: list[Grant] = []
+        next_id: str | None = grant_id
+        while next_id is not None and len(chain) < 16:
+            grant = self.get(next_id)
+            if grant is None:
+                break
+            chain.append(grant)
+            next_id = grant.parent_id
+        return chain
+
     def add(self, grant: Grant) -> None:
         self._c.execute(
             insert(grants).values(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from cadre.authority.policy import Action, Amount, Decision, Grant, Limits, check_delegation
+from cadre.authority.policy import Action, Amount, Decision, Grant, GrantBook, Limits, check_delegation
 from cadre.chassis.errors import Violations, failed_precondition, permission_denied
 from cadre.roster.app.access import Access, out_of_scope
 from cadre.roster.app.employees import visible_employee
@@ -68,8 +68,11 @@ def create_grant(
         granted_by=access.principal,
         reason=reason.strip(),
     )
+    # Only the parent's chain matters to a delegation: not the whole book, which a root
+    # grant (no parent) does not need at all.
+    chain = GrantBook(unit.grants.chain_of(parent.id)) if parent else GrantBook()
     check_delegation(
-        access.book,
+        chain,
         grantor=access.principal,
         grantor_is_administrator=access.is_administrator,
         parent=parent,
