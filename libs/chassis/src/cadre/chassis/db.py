@@ -69,7 +69,8 @@ def _sqlite_engine(url: str, *, synchronous: str, immediate: bool, connections: 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # Writers take the write lock up front, so two writers never deadlock upgrading.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight on the driver connection: a BEGIN needs no statement cache, events or span.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
 
     return engine
 
