@@ -10,6 +10,7 @@ one whose handler keeps failing is retried with backoff and parked after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,8 +95,10 @@ class DurableConsumer:
                 await self.ensure()
                 break
             except NotFoundError:
-                # The producer has not created its stream yet (it may not be deployed): wait.
-                await asyncio.sleep(2.0)
+                # The producer has not created its stream yet (it may not be deployed): wait,
+                # but stop at once when asked to.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=2.0)
         if self._stopping.is_set():
             return
         subscription = await self._bus.js.pull_subscribe_bind(durable=self.name, stream=self.stream)
