@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from google.protobuf import timestamp_pb2
-from google.type import date_pb2, timeofday_pb2
+from google.type import timeofday_pb2
 
 from cadre.authority.policy import Action, Grant, Limits
 from cadre.chassis.errors import Violations
+from cadre.chassis.proto_dates import date_from_proto, date_to_proto
 from cadre.chassis.resource_names import format_name
 from cadre.roster.domain.employee import (
     AvailabilityException,
@@ -69,20 +70,6 @@ def employment_type_from_proto(value: int, violations: Violations) -> Employment
     if value != 0:
         violations.add("employee.employment_type", "UNKNOWN_ENUM_VALUE", f"{value} is not a known type")
     return None
-
-
-def date_from_proto(value: date_pb2.Date, field_path: str, violations: Violations) -> date | None:
-    if value.year == 0 and value.month == 0 and value.day == 0:
-        return None
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        violations.add(field_path, "INVALID_DATE", "is not a calendar date")
-        return None
-
-
-def date_to_proto(value: date | None) -> date_pb2.Date | None:
-    return date_pb2.Date(year=value.year, month=value.month, day=value.day) if value else None
 
 
 def contract_from_proto(value: employee_pb2.Contract) -> Contract:

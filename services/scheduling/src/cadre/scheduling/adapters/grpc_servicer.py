@@ -21,6 +21,7 @@ from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.errors import Violations, invalid_field
 from cadre.chassis.idempotency import run_idempotent, validate_request_id
 from cadre.chassis.operations import OperationRunner, Progress
+from cadre.chassis.proto_dates import date_from_proto
 from cadre.chassis.resource_names import new_id, parse_name
 from cadre.scheduling.adapters import proto_mapping as m
 from cadre.scheduling.adapters.repository import SqlSchedulingReads, SqlSchedulingUnit
@@ -250,9 +251,9 @@ class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
     ) -> operations_pb2.Operation:
         queue_id = parse_name(request.parent, m.QUEUES, "parent")
         violations = Violations()
-        start_date = m.date_from_proto(request.start_date, "start_date", violations)
+        start_date = date_from_proto(request.start_date, "start_date", violations)
         excluded = [
-            m.date_from_proto(d, f"excluded_dates[{i}]", violations)
+            date_from_proto(d, f"excluded_dates[{i}]", violations)
             for i, d in enumerate(request.excluded_dates)
         ]
         options = ForecastOptions(

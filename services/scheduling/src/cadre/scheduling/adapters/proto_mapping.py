@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from google.protobuf import struct_pb2, timestamp_pb2
-from google.type import date_pb2, timeofday_pb2
+from google.type import timeofday_pb2
 
 from cadre.chassis.errors import Violations, invalid_field
+from cadre.chassis.proto_dates import date_to_proto
 from cadre.chassis.resource_names import format_name, parse_name
 from cadre.scheduling.domain.forecasting import Forecast
 from cadre.scheduling.domain.history import IntervalRecord, RecordDraft
@@ -74,21 +75,6 @@ def parse_child_name(name: str, collection: str, field_path: str) -> tuple[str, 
         )
     queue_id = parse_name("/".join(parts[:2]), QUEUES, field_path)
     return queue_id, parse_name("/".join(parts[2:]), collection, field_path)
-
-
-def date_from_proto(value: date_pb2.Date, field_path: str, violations: Violations) -> date | None:
-    """None for an unset date; a violation for one that is not on the calendar."""
-    if value.year == 0 and value.month == 0 and value.day == 0:
-        return None
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        violations.add(field_path, "INVALID_DATE", "is not a calendar date")
-        return None
-
-
-def date_to_proto(value: date) -> date_pb2.Date:
-    return date_pb2.Date(year=value.year, month=value.month, day=value.day)
 
 
 def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
