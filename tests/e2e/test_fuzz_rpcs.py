@@ -38,7 +38,7 @@ NASTY_STRINGS = [
 def _value(field: descriptor.FieldDescriptor, rng: random.Random, depth: int) -> object:
     if field.type == F.TYPE_STRING:
         return rng.choice(
-            NASTY_STRINGS + [f"{rng.choice(['orgUnits', 'employees', 'queues', 'transfers'])}/{rng.random()}"]
+            [*NASTY_STRINGS, f"{rng.choice(['orgUnits', 'employees', 'queues', 'transfers'])}/{rng.random()}"]
         )
     if field.type == F.TYPE_BOOL:
         return rng.random() < 0.5
