@@ -20,7 +20,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    DateTime,
     Integer,
     MetaData,
     String,
@@ -32,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cadre.authority.policy import Action, Amount, Decision, Grant, GrantBook, Limits
 from cadre.chassis.db import UnitOfWork
+from cadre.chassis.tables import UtcDateTime
 from cadre.events.v1 import envelope_pb2
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,11 +71,11 @@ grant_rows = Table(
     Column("max_days", Integer, nullable=True),
     Column("max_minutes", Integer, nullable=True),
     Column("max_amount_minor", BigInteger, nullable=True),
-    Column("valid_from", DateTime(timezone=True), nullable=False),
-    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("valid_from", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=True),
     Column("parent_id", String(36), nullable=True),
     Column("depth", Integer, nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )
 
 # One row counting changes, so readers rebuild their in-memory snapshot only when it moved.
@@ -103,12 +103,6 @@ def _upsert(connection: Connection, table: Table, values: dict[str, Any]) -> Non
         index_elements=key, set_={k: v for k, v in values.items() if k not in key}
     )
     connection.execute(statement)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -226,13 +220,13 @@ def load_snapshot(connection: Connection) -> AuthoritySnapshot:
             action=_ACTIONS[row.action],
             scope_path=tuple(row.scope_path.strip("/").split("/")),
             limits=Limits(row.max_days, row.max_minutes, row.max_amount_minor),
-            valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
-            valid_until=_aware(row.valid_until),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
             parent_id=row.parent_id,
             depth=row.depth,
             granted_by="",
             reason="",
-            revoked_at=_aware(row.revoked_at),
+            revoked_at=row.revoked_at,
         )
         for row in connection.execute(select(grant_rows))
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 import grpc
@@ -31,9 +30,9 @@ def _parked_to_proto(row: Row) -> admin_service_pb2.ParkedEvent:
         error=row.error,
         deliveries=row.deliveries,
     )
-    message.park_time.FromDatetime(row.parked_at.replace(tzinfo=row.parked_at.tzinfo or UTC))
+    message.park_time.FromDatetime(row.parked_at)
     if row.replayed_at is not None:
-        message.replay_time.FromDatetime(row.replayed_at.replace(tzinfo=row.replayed_at.tzinfo or UTC))
+        message.replay_time.FromDatetime(row.replayed_at)
     return message
 
 

@@ -6,6 +6,8 @@ which every service runs beside its own.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -18,9 +20,34 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A time zone-aware timestamp stored in UTC, read back aware on every database.
+
+    SQLite hands `UtcDateTime()` back naive; this type puts UTC back on, so no
+    repository has to remember to."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every Cadre timestamp carries its time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
 SequenceKey = BigInteger().with_variant(Integer(), "sqlite")
@@ -33,8 +60,8 @@ outbox = Table(
     Column("event_type", String(200), nullable=False),
     Column("entity", String(200), nullable=False),
     Column("envelope", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=True),
 )
 Index("ix_chassis_outbox_unpublished", outbox.c.published_at, outbox.c.seq)
 
@@ -43,7 +70,7 @@ inbox = Table(
     metadata,
     Column("consumer", String(100), primary_key=True),
     Column("event_id", String(64), primary_key=True),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", UtcDateTime(), nullable=False),
 )
 
 parked_events = Table(
@@ -57,8 +84,8 @@ parked_events = Table(
     Column("data", LargeBinary, nullable=False),
     Column("error", Text, nullable=False),
     Column("deliveries", Integer, nullable=False),
-    Column("parked_at", DateTime(timezone=True), nullable=False),
-    Column("replayed_at", DateTime(timezone=True), nullable=True),
+    Column("parked_at", UtcDateTime(), nullable=False),
+    Column("replayed_at", UtcDateTime(), nullable=True),
 )
 
 request_ledger = Table(
@@ -68,14 +95,14 @@ request_ledger = Table(
     Column("request_id", String(100), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("response", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 audit_log = Table(
     "chassis_audit_log",
     metadata,
     Column("id", SequenceKey, primary_key=True, autoincrement=True),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("acting_under", String(200), nullable=False),
     Column("action", String(200), nullable=False),
@@ -96,7 +123,7 @@ operations = Table(
     Column("metadata", LargeBinary, nullable=False),
     Column("response", LargeBinary, nullable=True),
     Column("error", LargeBinary, nullable=True),
-    Column("create_time", DateTime(timezone=True), nullable=False),
-    Column("update_time", DateTime(timezone=True), nullable=False),
+    Column("create_time", UtcDateTime(), nullable=False),
+    Column("update_time", UtcDateTime(), nullable=False),
 )
 Index("ix_chassis_operations_done", operations.c.done, operations.c.create_time)

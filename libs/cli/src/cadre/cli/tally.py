@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from google.protobuf.message import Message
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, func, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, func, select
 
 from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import ServiceSettings, load_settings
+from cadre.chassis.tables import UtcDateTime
 from cadre.events.v1 import envelope_pb2
 
 metadata = MetaData()
@@ -34,7 +35,7 @@ tallied = Table(
     Column("event_id", String(64), nullable=False),
     Column("event_type", String(200), nullable=False),
     Column("entity", String(200), nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", UtcDateTime(), nullable=False),
 )
 
 MIGRATIONS = Path(__file__).parent / "tally_migrations"

@@ -643,9 +643,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                 entity=row.entity,
                 request_id=row.request_id,
             )
-            record.time.FromDatetime(
-                row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC)
-            )
+            record.time.FromDatetime(row.occurred_at)
             if row.before:
                 json_format.Parse(row.before, record.before)
             if row.after:

@@ -39,13 +39,6 @@ from cadre.roster.domain.org_unit import OrgUnit, OrgUnitKind
 from cadre.roster.domain.transfer import Transfer, TransferState
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _path_text(path: Sequence[str]) -> str:
     return "/" + "/".join(path) + "/"
 
@@ -63,7 +56,7 @@ def _unit_from_row(row: Row) -> OrgUnit:
         time_zone=row.time_zone,
         site=row.site,
         path=_path(row.path),
-        created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        created_at=row.created_at,
         version=row.version,
     )
 
@@ -98,7 +91,7 @@ def _employee_from_row(row: Row) -> Employee:
         hire_date=row.hire_date,
         state=EmployeeState(row.state),
         employee_number=row.employee_number or "",
-        created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        created_at=row.created_at,
         version=row.version,
         availability=_windows(json.loads(row.availability)),
         availability_exceptions=tuple(
@@ -325,10 +318,10 @@ def _transfer_from_row(row: Row) -> Transfer:
         reason=row.reason,
         state=TransferState(row.state),
         requested_by=row.requested_by,
-        created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        created_at=row.created_at,
         decided_by=row.decided_by,
         rejection_reason=row.rejection_reason,
-        completed_at=_aware(row.completed_at),
+        completed_at=row.completed_at,
         version=row.version,
     )
 
@@ -401,13 +394,13 @@ def grant_from_row(row: Row) -> Grant:
         action=Action(row.action),
         scope_path=_path(row.scope_path),
         limits=Limits(row.max_days, row.max_minutes, row.max_amount_minor),
-        valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
-        valid_until=_aware(row.valid_until),
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
         parent_id=row.parent_id,
         depth=row.depth,
         granted_by=row.granted_by,
         reason=row.reason,
-        revoked_at=_aware(row.revoked_at),
+        revoked_at=row.revoked_at,
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, MetaData, String, Table, Text
+
+from cadre.chassis.tables import UtcDateTime
 
 metadata = MetaData()
 
@@ -17,7 +19,7 @@ org_units = Table(
     Column("site", String(200), nullable=False),
     # "/center/department/team/": a subtree is one LIKE prefix.
     Column("path", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
 )
 Index("ix_org_units_parent", org_units.c.parent_id, org_units.c.id)
@@ -40,7 +42,7 @@ employees = Table(
     Column("hire_date", Date, nullable=False),
     Column("state", String(20), nullable=False),
     Column("employee_number", String(64), nullable=True, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
     # Added by roster_0002.
     Column("availability", Text, nullable=False, server_default="[]"),
@@ -71,8 +73,8 @@ transfers = Table(
     Column("requested_by", String(200), nullable=False),
     Column("decided_by", String(200), nullable=False),
     Column("rejection_reason", String(500), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
     Column("version", Integer, nullable=False),
 )
 Index("ix_transfers_due", transfers.c.state, transfers.c.effective_date)
@@ -88,14 +90,14 @@ grants = Table(
     Column("max_days", Integer, nullable=True),
     Column("max_minutes", Integer, nullable=True),
     Column("max_amount_minor", BigInteger, nullable=True),
-    Column("valid_from", DateTime(timezone=True), nullable=False),
-    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("valid_from", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=True),
     Column("parent_id", String(36), nullable=True),
     Column("depth", Integer, nullable=False),
     Column("granted_by", String(200), nullable=False),
     Column("reason", String(500), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
     # Bumped on every change: readers reload their in-memory grant book when it moves.
     Column("change_seq", BigInteger, nullable=False),
 )

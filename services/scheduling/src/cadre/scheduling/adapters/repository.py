@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -36,11 +36,6 @@ IMPORT_AUDIT = "scheduling.interval_records.imported"
 _UPSERT_CHUNK = 5_000
 _NO_FLOATS = np.empty(0, dtype=np.float64)
 _NO_INTS = np.empty(0, dtype=np.int64)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _newest_first(table: Any, queue_id: str, after: NewestFirstCursor | None, limit: int) -> Any:
@@ -76,7 +71,7 @@ def _queue_from_row(row: Row) -> Queue:
             opening_hours=tuple(OpeningHours(*window) for window in json.loads(row.opening_hours)),
             patience_seconds=row.patience_seconds,
         ),
-        created_at=_aware(row.created_at),
+        created_at=row.created_at,
         version=row.version,
     )
 
@@ -155,7 +150,7 @@ def _upsert_statement(dialect: str) -> Any:
 
 def _record_from_row(row: Row) -> IntervalRecord:
     return IntervalRecord(
-        start_time=_aware(row.start_time),
+        start_time=row.start_time,
         offered=row.offered,
         handled=row.handled,
         abandoned=row.abandoned,
@@ -173,7 +168,7 @@ class SqlIntervalRecords:
                 interval_records.c.queue_id == queue_id
             )
         ).one()
-        return (_aware(first) if first else None, _aware(last) if last else None)
+        return (first, last)
 
     def existing_starts(self, queue_id: str, starts: Collection[datetime]) -> set[datetime]:
         # One range scan over the primary key, then the exact match here: no 50,000-item IN list.
@@ -185,7 +180,7 @@ class SqlIntervalRecords:
                 interval_records.c.start_time.between(min(starts), max(starts)),
             )
         ).scalars()
-        return {_aware(s) for s in stored} & set(starts)
+        return set(stored) & set(starts)
 
     def upsert(self, queue_id: str, records: Sequence[IntervalRecord]) -> None:
         statement = _upsert_statement(self._c.dialect.name)
@@ -246,7 +241,7 @@ def _forecast_from_row(row: Row, *, with_intervals: bool) -> Forecast:
         interval_starts=starts,
         volumes=np.asarray(volumes, dtype=np.float64),
         aht_seconds=np.asarray(aht, dtype=np.float64),
-        created_at=_aware(row.created_at),
+        created_at=row.created_at,
     )
 
 
@@ -335,7 +330,7 @@ def _requirement_from_row(row: Row, *, with_intervals: bool) -> Requirement:
         targets=targets,
         interval_starts=starts,
         staffing=staffing,
-        created_at=_aware(row.created_at),
+        created_at=row.created_at,
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     Date,
-    DateTime,
     Double,
     ForeignKey,
     Index,
@@ -25,6 +24,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from cadre.chassis.tables import UtcDateTime
 
 metadata = MetaData()
 
@@ -43,7 +44,7 @@ queues = Table(
     # [[iso weekday, open minute, close minute], ...]; [] is around the clock.
     Column("opening_hours", Text, nullable=False),
     Column("patience_seconds", Double, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
 )
 
@@ -51,7 +52,7 @@ interval_records = Table(
     "interval_records",
     metadata,
     Column("queue_id", String(36), ForeignKey("queues.id", ondelete="CASCADE"), nullable=False),
-    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("start_time", UtcDateTime(), nullable=False),
     Column("offered", Integer, nullable=False),
     Column("handled", Integer, nullable=False),
     Column("abandoned", Integer, nullable=False),
@@ -75,7 +76,7 @@ forecasts = Table(
     Column("daily_wape", Double, nullable=True),
     Column("interval_count", Integer, nullable=False),
     Column("intervals", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 Index("ix_forecasts_queue_newest", forecasts.c.queue_id, forecasts.c.created_at, forecasts.c.id)
 
@@ -95,7 +96,7 @@ requirements = Table(
     Column("patience_seconds", Double, nullable=False),
     Column("interval_count", Integer, nullable=False),
     Column("intervals", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 Index("ix_requirements_queue_newest", requirements.c.queue_id, requirements.c.created_at, requirements.c.id)
 Index("ix_requirements_forecast", requirements.c.forecast_id)
