@@ -292,6 +292,7 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
                 proposed=proposed,
                 fields=fields,
                 expected_version=expected,
+                now=self._clock(),
             )
             return m.employee_to_proto(updated)
 
@@ -311,17 +312,13 @@ class RosterServicer(roster_service_pb2_grpc.RosterServiceServicer):
             _reason(request.reason, "reason")
 
         def work(unit: SqlRosterUnit, access: Access) -> employee_pb2.Employee:
-            team = None
-            current = unit.employees.get(employee_id)
-            if current is not None:
-                team = unit.org_units.get(current.org_unit_id)
-            today = self._clock().astimezone(team.zone).date() if team else self._clock().date()
             changed = employee_cases.change_state(
                 unit,
                 access,
                 employee_id=employee_id,
                 effective_date=day,
-                transition=lambda e: transition(e, day, today),
+                transition=lambda e, today: transition(e, day, today),
+                now=self._clock(),
             )
             return m.employee_to_proto(changed)
 

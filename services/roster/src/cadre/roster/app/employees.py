@@ -105,17 +105,21 @@ def _change(
     unit: RosterUnit,
     access: Access,
     employee_id: str,
-    change: Callable[[Employee], Employee],
+    change: Callable[[Employee, date], Employee],
     *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> tuple[Employee, Employee, str]:
+    """Applies `change(employee, today in the employee's team's time zone)` under
+    MANAGE_EMPLOYEES, saving it against the version read."""
     current, path = visible_employee(unit.employees, unit.org_units, access, employee_id=employee_id)
     acting_under = access.require(Action.MANAGE_EMPLOYEES, path)
     if expected_version is not None and expected_version != current.version:
         raise aborted(
             "ETAG_MISMATCH", "the record changed since it was read; read it again", employee=employee_id
         )
-    changed = change(current)
+    team = unit.org_units.get(current.org_unit_id)
+    changed = change(current, now.astimezone(team.zone).date() if team else now.date())
     unit.employees.save(changed, expected_version=current.version)
     return current, changed, acting_under
 
@@ -128,6 +132,7 @@ def update_employee(
     proposed: Employee,
     fields: frozenset[str],
     expected_version: int | None,
+    now: datetime,
 ) -> Employee:
     number = proposed.employee_number if "employee_number" in fields else ""
     if number and unit.employees.number_taken(number, other_than=employee_id):
@@ -140,11 +145,19 @@ def update_employee(
         unit,
         access,
         employee_id,
-        lambda e: rules.update(e, proposed, fields),
+        lambda e, _today: rules.update(e, proposed, fields),
+        now=now,
         expected_version=expected_version,
     )
     unit.record(EmployeeUpdated(before, after), acting_under=acting_under)
     return after
+
+
+def _record(unit: RosterUnit, before: Employee, after: Employee, effective: date, acting_under: str) -> None:
+    if after.state is before.state:  # e.g. announced for a later date: recorded, not yet in effect
+        unit.record(EmployeeUpdated(before, after), acting_under=acting_under)
+    else:
+        unit.record(EmployeeStateChanged(before, after, effective), acting_under=acting_under)
 
 
 def change_state(
@@ -153,29 +166,26 @@ def change_state(
     *,
     employee_id: str,
     effective_date: date,
-    transition: Callable[[Employee], Employee],
+    transition: Callable[[Employee, date], Employee],
+    now: datetime,
 ) -> Employee:
-    before, after, acting_under = _change(unit, access, employee_id, transition)
-    if after.state is before.state:  # announced for a later date: recorded, not yet in effect
-        unit.record(EmployeeUpdated(before, after), acting_under=acting_under)
-    else:
-        unit.record(EmployeeStateChanged(before, after, effective_date), acting_under=acting_under)
+    """Leave, return or termination: `transition(employee, today)` decides now or later."""
+    before, after, acting_under = _change(unit, access, employee_id, transition, now=now)
+    _record(unit, before, after, effective_date, acting_under)
     return after
 
 
 def complete_onboarding_task(
     unit: RosterUnit, access: Access, *, employee_id: str, task: str, now: datetime
 ) -> Employee:
-    def tick(employee: Employee) -> Employee:
-        team = unit.org_units.get(employee.org_unit_id)
-        today = now.astimezone(team.zone).date() if team else now.date()
-        return rules.complete_onboarding_task(employee, task=task, today=today)
-
-    before, after, acting_under = _change(unit, access, employee_id, tick)
-    if after.state is not before.state:
-        unit.record(EmployeeStateChanged(before, after, now.date()), acting_under=acting_under)
-    else:
-        unit.record(EmployeeUpdated(before, after), acting_under=acting_under)
+    before, after, acting_under = _change(
+        unit,
+        access,
+        employee_id,
+        lambda e, today: rules.complete_onboarding_task(e, task=task, today=today),
+        now=now,
+    )
+    _record(unit, before, after, now.date(), acting_under)
     return after
 
 
