@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from cadre.chassis.telemetry import setup_tracing
 from cadre.cli import tally, testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.cli.testing import serving
 from cadre.roster.main import build as build_roster
 from cadre.roster.settings import RosterSettings
@@ -31,15 +31,13 @@ Employee = employee_pb2.Employee
 
 
 def _settings(cls, database_url: str, nats: NatsServer, tmp_path: Path):
-    return cls(
+    return testing.host_settings(
+        cls,
         database_url=database_url,
-        nats_url=nats.url,
-        grpc_port=free_port(),
+        nats=nats,
         data_dir=tmp_path,
-        readiness_drain_seconds=0,
         relay_poll_seconds=0.1,
         consumer_ack_wait_seconds=2,
-        log_format="text",
     )
 
 

@@ -13,7 +13,7 @@ from google.protobuf import descriptor
 from google.protobuf.message import Message
 
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.roster.main import build as build_roster
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import roster_service_pb2
@@ -91,19 +91,19 @@ async def test_no_generated_request_crashes_roster_or_scheduling(
     seed: int, database_url: str, second_database_url: str, nats_server: NatsServer, tmp_path: Path
 ) -> None:
     rng = random.Random(seed)
-    common = {
-        "nats_url": nats_server.url,
-        "data_dir": tmp_path,
-        "readiness_drain_seconds": 0,
-        "log_format": "text",
-    }
     roster = build_roster(
-        RosterSettings(
-            database_url=database_url, grpc_port=free_port(), authority_report_streams=(), **common
+        testing.host_settings(
+            RosterSettings,
+            database_url=database_url,
+            nats=nats_server,
+            data_dir=tmp_path,
+            authority_report_streams=(),
         )
     )
     scheduling = build_scheduling(
-        SchedulingSettings(database_url=second_database_url, grpc_port=free_port(), **common)
+        testing.host_settings(
+            SchedulingSettings, database_url=second_database_url, nats=nats_server, data_dir=tmp_path
+        )
     )
     targets = [
         (

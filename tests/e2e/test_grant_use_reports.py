@@ -16,7 +16,7 @@ from cadre.authority.policy import Action, Amount, Decision, Grant, Limits, Outc
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import ServiceSettings
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.roster.main import build
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import employee_pb2, grant_pb2, org_unit_pb2
@@ -32,21 +32,20 @@ class ProbeSettings(ServiceSettings):
 async def test_reported_decisions_show_up_in_list_grant_uses(
     database_url: str, second_database_url: str, nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    common = {
-        "nats_url": nats_server.url,
-        "data_dir": tmp_path,
-        "readiness_drain_seconds": 0,
-        "log_format": "text",
-    }
     roster = build(
-        RosterSettings(
+        testing.host_settings(
+            RosterSettings,
             database_url=database_url,
-            grpc_port=free_port(),
+            nats=nats_server,
+            data_dir=tmp_path,
             authority_report_streams=("CADRE_PROBE",),
-            **common,
         )
     )
-    probe = ServiceHost(ProbeSettings(database_url=second_database_url, grpc_port=free_port(), **common))
+    probe = ServiceHost(
+        testing.host_settings(
+            ProbeSettings, database_url=second_database_url, nats=nats_server, data_dir=tmp_path
+        )
+    )
     probe.migrate(tmp_path / "no-migrations")
     # The probe's stream does not exist yet when roster starts: roster waits for it.
     async with testing.serving(roster), testing.channel(f"127.0.0.1:{roster.bound_port}") as channel:

@@ -17,7 +17,7 @@ from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import ServiceSettings
 from cadre.chassis.tables import inbox
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.cli.testing import serving
 
 
@@ -44,15 +44,13 @@ class FlakyHandler:
 
 @pytest.fixture
 async def probe(database_url: str, nats_server: NatsServer, tmp_path: Path):
-    settings = ProbeSettings(
+    settings = testing.host_settings(
+        ProbeSettings,
         database_url=database_url,
-        nats_url=nats_server.url,
-        grpc_port=free_port(),
+        nats=nats_server,
         data_dir=tmp_path,
-        readiness_drain_seconds=0,
         consumer_max_deliver=3,
         consumer_backoff_seconds=(0.1, 0.2),
-        log_format="text",
     )
     host = ServiceHost(settings)
     host.migrate(tmp_path / "no-service-migrations")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.cli.testing import serving
 from cadre.scheduling.main import build
 from cadre.scheduling.settings import SchedulingSettings
@@ -28,13 +28,8 @@ HEADER = "start_time,offered,handled,abandoned,aht_seconds\n"
 async def service(
     database_url: str, nats_server: NatsServer, tmp_path: Path
 ) -> AsyncIterator[tuple[str, scheduling_service_pb2_grpc.SchedulingServiceStub]]:
-    settings = SchedulingSettings(
-        database_url=database_url,
-        nats_url=nats_server.url,
-        grpc_port=free_port(),
-        data_dir=tmp_path,
-        readiness_drain_seconds=0,
-        log_format="text",
+    settings = testing.host_settings(
+        SchedulingSettings, database_url=database_url, nats=nats_server, data_dir=tmp_path
     )
     host = build(settings)
     address = f"127.0.0.1:{settings.grpc_port}"

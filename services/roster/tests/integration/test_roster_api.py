@@ -18,7 +18,7 @@ from cadre.chassis.auth import SYSTEM_ADMIN, ensure_dev_keys, issue_token
 from cadre.chassis.grpc_errors import error_info
 from cadre.chassis.tables import audit_log, outbox, request_ledger
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.cli.testing import serving
 from cadre.roster.adapters.tables import employees, org_units
 from cadre.roster.main import build
@@ -33,13 +33,8 @@ Employee = employee_pb2.Employee
 async def roster(
     database_url: str, nats_server: NatsServer, tmp_path: Path
 ) -> AsyncIterator[tuple[roster_service_pb2_grpc.RosterServiceStub, object]]:
-    settings = RosterSettings(
-        database_url=database_url,
-        nats_url=nats_server.url,
-        grpc_port=free_port(),
-        data_dir=tmp_path,
-        readiness_drain_seconds=0,
-        log_format="text",
+    settings = testing.host_settings(
+        RosterSettings, database_url=database_url, nats=nats_server, data_dir=tmp_path
     )
     host = build(settings)
     async with serving(host), testing.channel(f"127.0.0.1:{host.bound_port}") as channel:

@@ -17,7 +17,7 @@ from google.type import date_pb2
 from cadre.chassis.events import parse_envelope, unpack_payload
 from cadre.chassis.grpc_errors import error_info
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.roster.main import build
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import employee_pb2, grant_pb2, org_unit_pb2, transfer_pb2
@@ -87,14 +87,12 @@ async def _grant(stub, grantee, action, scope, reason, *, days=None, parent="", 
 
 @pytest.fixture
 async def center(database_url: str, nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Center]:
-    settings = RosterSettings(
+    settings = testing.host_settings(
+        RosterSettings,
         database_url=database_url,
-        nats_url=nats_server.url,
-        grpc_port=free_port(),
+        nats=nats_server,
         data_dir=tmp_path,
-        readiness_drain_seconds=0,
         transfer_check_seconds=0.2,
-        log_format="text",
     )
     host = build(settings)
     async with testing.serving(host):

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.roster.main import build
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import employee_pb2, grant_pb2, org_unit_pb2
@@ -56,13 +56,8 @@ scenarios = st.fixed_dictionaries(
 async def admin(
     database_url: str, nats_server: NatsServer, tmp_path: Path
 ) -> AsyncIterator[tuple[rg.RosterServiceStub, str]]:
-    settings_ = RosterSettings(
-        database_url=database_url,
-        nats_url=nats_server.url,
-        grpc_port=free_port(),
-        data_dir=tmp_path,
-        readiness_drain_seconds=0,
-        log_format="text",
+    settings_ = testing.host_settings(
+        RosterSettings, database_url=database_url, nats=nats_server, data_dir=tmp_path
     )
     host = build(settings_)
     async with testing.serving(host):

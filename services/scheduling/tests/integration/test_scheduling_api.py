@@ -25,7 +25,7 @@ from cadre.chassis.grpc_errors import error_info
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.tables import audit_log, operations, outbox, request_ledger
 from cadre.cli import testing
-from cadre.cli.processes import NatsServer, free_port
+from cadre.cli.processes import NatsServer
 from cadre.cli.testing import serving
 from cadre.scheduling.adapters.tables import forecasts, interval_records, queues, requirements
 from cadre.scheduling.domain.erlang import QueueTargets, staffing_requirement
@@ -59,13 +59,8 @@ class Scheduling:
 
 @pytest.fixture
 async def scheduling(database_url: str, nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Scheduling]:
-    settings = SchedulingSettings(
-        database_url=database_url,
-        nats_url=nats_server.url,
-        grpc_port=free_port(),
-        data_dir=tmp_path,
-        readiness_drain_seconds=0,
-        log_format="text",
+    settings = testing.host_settings(
+        SchedulingSettings, database_url=database_url, nats=nats_server, data_dir=tmp_path
     )
     host = build(settings)
     async with serving(host), testing.channel(f"127.0.0.1:{host.bound_port}") as channel:

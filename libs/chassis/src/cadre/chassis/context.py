@@ -11,7 +11,6 @@ SYSTEM_ACTOR = "system"
 @dataclass(frozen=True)
 class RequestContext:
     actor: str = SYSTEM_ACTOR
-    acting_under: str = ""
     request_id: str = ""
     method: str = ""
 

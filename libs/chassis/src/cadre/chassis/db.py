@@ -116,7 +116,7 @@ class UnitOfWork:
             insert(audit_log).values(
                 occurred_at=datetime.now(UTC),
                 actor=actor or who.actor,
-                acting_under=acting_under or who.acting_under,
+                acting_under=acting_under,
                 action=action,
                 entity=entity,
                 before=None if before is None else json.dumps(before, sort_keys=True, default=str),

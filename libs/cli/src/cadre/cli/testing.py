@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -26,7 +26,8 @@ from sqlalchemy.engine import make_url
 from cadre.chassis.auth import SYSTEM_ADMIN, ensure_dev_keys, issue_token
 from cadre.chassis.client import open_channel
 from cadre.chassis.server import ServiceHost
-from cadre.cli.processes import NatsServer
+from cadre.chassis.settings import ServiceSettings
+from cadre.cli.processes import NatsServer, free_port
 
 POSTGRES_URL_VARIABLE = "CADRE_TEST_DATABASE_URL"
 
@@ -133,3 +134,22 @@ def service_env(database_url: str, nats: NatsServer, data_dir: Path, **extra: st
         "CADRE_RELAY_POLL_SECONDS": "0.2",
         **extra,
     }
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def host_settings(
+    cls: type[S], *, database_url: str, nats: NatsServer, data_dir: Path, **overrides: Any
+) -> S:
+    """Settings for a service host run in-process by a test: a free port, no readiness drain,
+    readable logs; `overrides` for what the test is about."""
+    fields: dict[str, Any] = {
+        "database_url": database_url,
+        "nats_url": nats.url,
+        "grpc_port": free_port(),
+        "data_dir": data_dir,
+        "readiness_drain_seconds": 0,
+        "log_format": "text",
+    }
+    return cls(**{**fields, **overrides})
