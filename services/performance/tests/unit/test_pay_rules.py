@@ -10,34 +10,11 @@ from cadre.performance.domain.pay_rules import (
     BonusTier,
     DayClass,
     PayRuleHistory,
-    new_pay_rules,
 )
 
 
 def cny(amount: str) -> Money:
     return Money.of(amount, "CNY")
-
-
-def rules(**overrides):
-    fields = {
-        "site": "shenzhen",
-        "version": 1,
-        "effective_from": date(2026, 1, 1),
-        "currency": "CNY",
-        "base_kind": BaseKind.MONTHLY,
-        "base_amount": cny("8700.00"),
-        "standard_monthly_hours": Decimal(174),
-        "bonus_tiers": (
-            BonusTier("BRONZE", Decimal(60), cny("200.00")),
-            BonusTier("SILVER", Decimal(75), cny("500.00")),
-            BonusTier("GOLD", Decimal(90), cny("1000.00")),
-        ),
-        "deduction_per_error": {"MINOR": cny("100.00"), "MAJOR": cny("500.00")},
-        "minimum_wage": cny("2490.00"),
-        "training_hourly_rate": cny("30.00"),
-    }
-    fields.update(overrides)
-    return new_pay_rules(**fields)
 
 
 def test_money_is_exact_and_rounds_half_even_once():
@@ -59,7 +36,7 @@ def test_money_is_exact_and_rounds_half_even_once():
         Money(1.5, "USD")  # type: ignore[arg-type]
 
 
-def test_overtime_rates_by_day_class_from_a_monthly_wage():
+def test_overtime_rates_by_day_class_from_a_monthly_wage(rules):
     # 8700.00 / 174 h = 50.00 an hour; 150% / 200% / 300%.
     r = rules()
     assert r.hourly_rate == Decimal(50)
@@ -68,7 +45,7 @@ def test_overtime_rates_by_day_class_from_a_monthly_wage():
     assert r.overtime_rate(DayClass.STATUTORY_HOLIDAY) == Decimal(150)
 
 
-def test_hourly_base_uses_its_own_rate():
+def test_hourly_base_uses_its_own_rate(rules):
     r = rules(base_kind=BaseKind.HOURLY, base_amount=cny("25.50"))
     assert r.hourly_rate == Decimal("25.50")
     assert r.overtime_rate(DayClass.REST_DAY) == Decimal("51.00")
@@ -87,19 +64,19 @@ def test_hourly_base_uses_its_own_rate():
         ("100", "GOLD"),
     ],
 )
-def test_bonus_tier_boundaries_are_inclusive_at_the_threshold(score, tier):
+def test_bonus_tier_boundaries_are_inclusive_at_the_threshold(score, tier, rules):
     found = rules().bonus_tier(Decimal(score))
     assert (found.name if found else None) == tier
 
 
-def test_unknown_error_class_is_a_failed_precondition():
+def test_unknown_error_class_is_a_failed_precondition(rules):
     with pytest.raises(DomainError) as raised:
         rules().deduction("TYPO")
     assert raised.value.kind is ErrorKind.FAILED_PRECONDITION
     assert raised.value.reason == "UNKNOWN_ERROR_CLASS"
 
 
-def test_every_bad_field_is_reported_at_once():
+def test_every_bad_field_is_reported_at_once(rules):
     with pytest.raises(DomainError) as raised:
         rules(
             site="",
@@ -126,7 +103,7 @@ def test_every_bad_field_is_reported_at_once():
     }
 
 
-def test_history_picks_the_version_in_effect_and_only_appends():
+def test_history_picks_the_version_in_effect_and_only_appends(rules):
     v1 = rules()
     v2 = rules(version=2, effective_from=date(2026, 7, 1), base_amount=cny("9000.00"))
     history = PayRuleHistory("shenzhen").add(v1).add(v2)

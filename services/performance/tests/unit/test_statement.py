@@ -12,7 +12,7 @@ import pytest
 
 from cadre.chassis.errors import DomainError
 from cadre.performance.domain.money import Money
-from cadre.performance.domain.pay_rules import BaseKind, BonusTier, DayClass, new_pay_rules
+from cadre.performance.domain.pay_rules import BaseKind, DayClass
 from cadre.performance.domain.statement import (
     CAP_RATIO,
     MINIMUM_WAGE,
@@ -37,28 +37,6 @@ def cny(amount: str) -> Money:
     return Money.of(amount, "CNY")
 
 
-def rules(**overrides):
-    fields = {
-        "site": "shenzhen",
-        "version": 3,
-        "effective_from": date(2026, 1, 1),
-        "currency": "CNY",
-        "base_kind": BaseKind.MONTHLY,
-        "base_amount": cny("8700.00"),
-        "standard_monthly_hours": Decimal(174),
-        "bonus_tiers": (
-            BonusTier("BRONZE", Decimal(60), cny("200.00")),
-            BonusTier("SILVER", Decimal(75), cny("500.00")),
-            BonusTier("GOLD", Decimal(90), cny("1000.00")),
-        ),
-        "deduction_per_error": {"MINOR": cny("100.00"), "MAJOR": cny("500.00")},
-        "minimum_wage": cny("2490.00"),
-        "training_hourly_rate": cny("30.00"),
-    }
-    fields.update(overrides)
-    return new_pay_rules(**fields)
-
-
 def errors(error_class, count, day=date(2026, 2, 10)):
     return [ErrorFact(f"{error_class}-{i}", day, error_class) for i in range(count)]
 
@@ -69,11 +47,11 @@ def line(statement, kind, detail=None):
     return found[0]
 
 
-def test_overtime_by_day_class():
+def test_overtime_by_day_class(rules):
     statement = calculate_statement(
         employment=ALWAYS,
         period=FEB,
-        rules=rules(),
+        rules=rules(version=3),
         overtime=[
             OvertimeWorked("ot-1", date(2026, 2, 3), DayClass.WORK_DAY, 90),
             OvertimeWorked("ot-2", date(2026, 2, 4), DayClass.WORK_DAY, 90),
@@ -93,7 +71,7 @@ def test_overtime_by_day_class():
     assert statement.total == cny("10325.00")
 
 
-def test_a_line_is_rounded_once_not_per_fact():
+def test_a_line_is_rounded_once_not_per_fact(rules):
     # 5000.00 / 174 h = 28.7356…/h; ×150% = 43.1034…/h. Three 20-minute facts make 1 h:
     # one line of 43.10, where rounding each fact (14.37 × 3) would give 43.11.
     statement = calculate_statement(
@@ -106,7 +84,7 @@ def test_a_line_is_rounded_once_not_per_fact():
     assert statement.total == cny("5043.10")
 
 
-def test_hourly_base_and_paid_training():
+def test_hourly_base_and_paid_training(rules):
     statement = calculate_statement(
         employment=ALWAYS,
         period=FEB,
@@ -130,7 +108,7 @@ def test_hourly_base_and_paid_training():
         ("90", "GOLD", "1000.00"),
     ],
 )
-def test_bonus_tier_on_the_statement(score, tier, bonus):
+def test_bonus_tier_on_the_statement(score, tier, bonus, rules):
     statement = calculate_statement(
         employment=ALWAYS,
         period=FEB,
@@ -149,7 +127,7 @@ def test_bonus_tier_on_the_statement(score, tier, bonus):
         assert statement.total == cny("8700.00") + cny(bonus)
 
 
-def test_deductions_under_the_cap_are_taken_in_full():
+def test_deductions_under_the_cap_are_taken_in_full(rules):
     # 3 MINOR = 300.00, well under 20% of 8700.00 = 1740.00.
     statement = calculate_statement(employment=ALWAYS, period=FEB, rules=rules(), errors=errors("MINOR", 3))
     minor = line(statement, LineKind.DEDUCTION, "MINOR")
@@ -158,7 +136,7 @@ def test_deductions_under_the_cap_are_taken_in_full():
     assert statement.total == cny("8400.00")
 
 
-def test_deduction_cap_of_20_percent_binds():
+def test_deduction_cap_of_20_percent_binds(rules):
     # Wage 8700.00: 20% = 1740.00; above the minimum wage: 8700 − 2490 = 6210.00. The cap binds.
     # Errors 4 × 500.00 + 1 × 100.00 = 2100.00 → 360.00 given back → net −1740.00.
     statement = calculate_statement(
@@ -173,7 +151,7 @@ def test_deduction_cap_of_20_percent_binds():
     assert statement.total == cny("6960.00")
 
 
-def test_minimum_wage_floor_binds():
+def test_minimum_wage_floor_binds(rules):
     # Wage 3000.00: 20% = 600.00, but only 3000 − 2490 = 510.00 is above the minimum wage.
     # Errors 2 × 500.00 = 1000.00 → 490.00 given back → the person keeps exactly 2490.00.
     statement = calculate_statement(
@@ -185,7 +163,7 @@ def test_minimum_wage_floor_binds():
     assert statement.total == cny("2490.00")
 
 
-def test_cap_and_floor_both_binding_at_the_same_amount():
+def test_cap_and_floor_both_binding_at_the_same_amount(rules):
     # Wage 3112.50: 20% = 622.50 and 3112.50 − 2490.00 = 622.50 — both limits give the same.
     statement = calculate_statement(
         employment=ALWAYS, period=FEB, rules=rules(base_amount=cny("3112.50")), errors=errors("MAJOR", 2)
@@ -196,7 +174,7 @@ def test_cap_and_floor_both_binding_at_the_same_amount():
     assert statement.total == cny("2490.00")
 
 
-def test_nothing_is_deducted_from_a_wage_below_the_minimum():
+def test_nothing_is_deducted_from_a_wage_below_the_minimum(rules):
     statement = calculate_statement(
         employment=ALWAYS,
         period=FEB,
@@ -208,7 +186,7 @@ def test_nothing_is_deducted_from_a_wage_below_the_minimum():
     assert statement.total == cny("200.00")
 
 
-def test_mid_period_hire_is_prorated_by_calendar_days():
+def test_mid_period_hire_is_prorated_by_calendar_days(rules):
     # Hired 10 Feb: 19 of February's 28 days. 8700.00 × 19 / 28 = 5903.5714… → 5903.57.
     statement = calculate_statement(employment=Employment("e2", date(2026, 2, 10)), period=FEB, rules=rules())
     base = line(statement, LineKind.BASE)
@@ -217,7 +195,7 @@ def test_mid_period_hire_is_prorated_by_calendar_days():
     assert statement.total == cny("5903.57")
 
 
-def test_termination_is_prorated_by_calendar_days():
+def test_termination_is_prorated_by_calendar_days(rules):
     # Last day 20 March: 20 of 31 days. 8700.00 × 20 / 31 = 5612.9032… → 5612.90.
     statement = calculate_statement(
         employment=Employment("e3", date(2024, 5, 1), termination_date=date(2026, 3, 20)),
@@ -227,7 +205,7 @@ def test_termination_is_prorated_by_calendar_days():
     assert line(statement, LineKind.BASE).amount == cny("5612.90")
 
 
-def test_hire_and_termination_in_one_period_prorate_the_minimum_wage_too():
+def test_hire_and_termination_in_one_period_prorate_the_minimum_wage_too(rules):
     # Employed 10–19 Feb: 10 of 28 days. Base 8700 × 10/28 = 3107.142857… → 3107.14.
     # Minimum wage 2490 × 10/28 = 889.2857… → 889.29; 20% of 3107.14 = 621.428 → 621.43.
     # 3107.14 − 889.29 = 2217.85 is above the cap, so the cap binds: 3 MAJOR = 1500 → −621.43.
@@ -249,7 +227,7 @@ def test_proration_rounds_half_even():
     assert prorate(Money.of("100.03", "USD"), 15, june) == Money.of("50.02", "USD")  # 50.015
 
 
-def test_facts_outside_the_period_or_employment_or_counted_twice_are_refused():
+def test_facts_outside_the_period_or_employment_or_counted_twice_are_refused(rules):
     with pytest.raises(DomainError) as raised:
         calculate_statement(
             employment=Employment("e5", date(2026, 2, 10)),
@@ -269,13 +247,13 @@ def test_facts_outside_the_period_or_employment_or_counted_twice_are_refused():
     ]
 
 
-def test_not_employed_in_the_period():
+def test_not_employed_in_the_period(rules):
     with pytest.raises(DomainError) as raised:
         calculate_statement(employment=Employment("e6", date(2026, 3, 2)), period=FEB, rules=rules())
     assert raised.value.reason == "NOT_EMPLOYED_IN_PERIOD"
 
 
-def test_the_same_facts_give_the_same_statement():
+def test_the_same_facts_give_the_same_statement(rules):
     facts = {
         "overtime": [OvertimeWorked("ot", date(2026, 2, 3), DayClass.REST_DAY, 61)],
         "errors": errors("MINOR", 2),
