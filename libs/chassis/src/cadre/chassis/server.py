@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -133,12 +133,9 @@ class ServiceHost:
             except TimeoutError:
                 pass
 
-    def _set_health(self, status: int) -> Awaitable[None]:
-        async def apply() -> None:
-            for name in ["", *(full for _, _, full in self._services)]:
-                await self.health.set(name, status)  # type: ignore[arg-type]
-
-        return apply()
+    async def _set_health(self, status: int) -> None:
+        for name in ["", *(full for _, _, full in self._services)]:
+            await self.health.set(name, status)  # type: ignore[arg-type]
 
     async def _become_ready(self) -> None:
         await self.db.run(self._ping_database)
