@@ -101,6 +101,7 @@ def test_up_status_tail_and_data_kept_across_restarts(tmp_path: Path) -> None:
         status = subprocess.run([*CADRE, "status"], env=env, capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stdout + status.stderr
         assert "SERVING" in status.stdout and "CADRE_ROSTER" in status.stdout
+        assert "error" not in status.stdout, status.stdout  # every service answered its AdminService
         tail = subprocess.run(
             [*CADRE, "events", "tail", "--all", "--limit", "4"],
             env=env,

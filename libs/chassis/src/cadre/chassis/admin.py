@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import grpc
+from nats.js.errors import NotFoundError
 from sqlalchemy import Row, func, select
 
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
@@ -63,7 +64,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
                 name=consumer.name, stream=consumer.stream, parked=parked.get(consumer.name, 0)
             )
             if host.bus.is_connected:
-                info = await host.bus.js.consumer_info(consumer.stream, consumer.name)
+                try:
+                    info = await host.bus.js.consumer_info(consumer.stream, consumer.name)
+                except NotFoundError:
+                    continue  # an optional consumer whose stream has not appeared yet: nothing to read
                 entry.pending = info.num_pending or 0
                 entry.unacknowledged = info.num_ack_pending or 0
         return status
