@@ -28,6 +28,9 @@ SCRIPTS = {
     "erlang": ("bench_erlang.py", "Staffing math (Erlang C)"),
     "authority": ("bench_authority.py", "Authority decisions and subtree listing"),
     "scheduling": ("bench_scheduling_api.py", "Requirements through the scheduling API"),
+    "rostering": ("bench_rostering.py", "Schedule generation (CP-SAT) against pyworkforce"),
+    "performance": ("bench_performance.py", "Fact ingestion and pay-period calculation"),
+    "training": ("bench_training.py", "Low-impact training slot search"),
 }
 
 

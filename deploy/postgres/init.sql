@@ -3,3 +3,5 @@
 -- initialised; on an existing volume create a new service's database by hand (deploy/README.md).
 CREATE DATABASE roster;
 CREATE DATABASE scheduling;
+CREATE DATABASE performance;
+CREATE DATABASE training;

@@ -22,12 +22,14 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # The services `cadre up` starts, with their default gRPC ports.
-SERVICES: dict[str, int] = {"roster": 7101, "scheduling": 7102}
+SERVICES: dict[str, int] = {"roster": 7101, "scheduling": 7102, "performance": 7103, "training": 7104}
 
 # A process name -> the module it runs (`python -m ...`).
 MODULES: dict[str, str] = {
     "roster": "cadre.roster.main",
     "scheduling": "cadre.scheduling.main",
+    "performance": "cadre.performance.main",
+    "training": "cadre.training.main",
     "tally": "cadre.cli.tally",
     "authority_mirror": "cadre.authority.mirror",
 }
