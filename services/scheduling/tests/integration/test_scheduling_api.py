@@ -28,7 +28,6 @@ from cadre.cli import testing
 from cadre.cli.processes import NatsServer
 from cadre.cli.testing import serving
 from cadre.scheduling.adapters.tables import forecasts, interval_records, queues, requirements
-from cadre.scheduling.domain.erlang import QueueTargets, staffing_requirement
 from cadre.scheduling.domain.forecast import forecast_from_params, synthetic_history
 from cadre.scheduling.main import build
 from cadre.scheduling.settings import SchedulingSettings
@@ -40,6 +39,7 @@ from cadre.scheduling.v1 import (
     scheduling_service_pb2,
     scheduling_service_pb2_grpc,
 )
+from cadre.staffing.erlang import QueueTargets, staffing_requirement
 
 pb = scheduling_service_pb2
 Queue = queue_pb2.Queue
@@ -486,6 +486,14 @@ async def test_requirement_matches_the_textbook_and_the_domain(scheduling: Sched
             queue=queue.name,
             forecast=forecast.name,
             scheduled_agents=[i.scheduled_agents for i in requirement.intervals],
+            start_time=requirement.intervals[0].start_time,
+            interval_minutes=30,
+            volumes=[i.volume for i in forecast.intervals],
+            aht_seconds=[i.aht_seconds for i in forecast.intervals],
+            agents=[i.agents for i in requirement.intervals],
+            service_level=0.8,
+            answer_seconds=20.0,
+            shrinkage=0.25,
         )
     ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from google.protobuf.message import Message
 
 from cadre.scheduling.adapters import proto_mapping as m
@@ -39,9 +41,22 @@ def to_message(event: SchedulingEvent) -> tuple[str, str, Message]:
                     queue=m.queue_name(r.queue_id),
                     forecast=m.forecast_name(r.queue_id, r.forecast_id),
                     scheduled_agents=r.staffing.scheduled_agents.tolist(),
+                    start_time=m.timestamp(r.interval_starts[0]) if r.interval_starts else None,
+                    interval_minutes=_interval_minutes(r.interval_starts),
+                    volumes=r.staffing.volumes.tolist(),
+                    aht_seconds=r.staffing.aht_seconds.tolist(),
+                    agents=r.staffing.agents.tolist(),
+                    service_level=r.targets.service_level,
+                    answer_seconds=r.targets.answer_seconds,
+                    shrinkage=r.targets.shrinkage,
+                    patience_seconds=r.targets.patience_seconds,
                 ),
             )
     raise TypeError(f"unmapped event {event!r}")
+
+
+def _interval_minutes(starts: tuple[datetime, ...]) -> int:
+    return int((starts[1] - starts[0]).total_seconds() // 60) if len(starts) > 1 else 0
 
 
 def audit_view(event: SchedulingEvent) -> dict[str, object]:

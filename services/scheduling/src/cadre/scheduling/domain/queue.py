@@ -16,7 +16,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cadre.chassis.errors import Violations, aborted, failed_precondition
-from cadre.scheduling.domain.erlang import QueueTargets
+from cadre.staffing.erlang import QueueTargets
 
 MAX_NAME_LENGTH = 200
 INTERVAL_MINUTES = (15, 30)

@@ -16,9 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cadre.chassis.errors import failed_precondition
-from cadre.scheduling.domain import erlang
 from cadre.scheduling.domain.forecasting import Forecast
 from cadre.scheduling.domain.queue import Queue
+from cadre.staffing import erlang
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from cadre.scheduling.domain.erlang import (
+from cadre.staffing.erlang import (
     QueueTargets,
     apply_shrinkage,
     apply_shrinkage_fractional,
