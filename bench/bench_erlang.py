@@ -22,10 +22,10 @@ from typing import TypeVar
 import numpy as np
 
 try:
-    from cadre.scheduling.domain.erlang import QueueTargets, erlang_c_metrics, required_agents
+    from cadre.staffing.erlang import QueueTargets, erlang_c_metrics, required_agents
 except ImportError:  # run from a checkout without the scheduling package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "scheduling" / "src"))
-    from cadre.scheduling.domain.erlang import QueueTargets, erlang_c_metrics, required_agents
+    from cadre.staffing.erlang import QueueTargets, erlang_c_metrics, required_agents
 
 INTERVAL_SECONDS = 900
 INTERVALS = 672  # 7 days x 96
