@@ -171,11 +171,13 @@ class Database:
         """Called (from a worker thread) after a commit that wrote outbox rows."""
         self._commit_listeners.append(listener)
 
-    def migrate(self, service_versions: Path) -> None:
-        """Brings the chassis tables and the service's own tables to their newest revision."""
+    def migrate(self, *service_versions: Path) -> None:
+        """Brings the chassis tables and the service's own tables (one or more migration
+        folders, e.g. the service's and a library's) to their newest revision."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        config.set_main_option("version_locations", f"{MIGRATIONS / 'versions'} {service_versions}")
+        locations = " ".join(str(p) for p in (MIGRATIONS / "versions", *service_versions))
+        config.set_main_option("version_locations", locations)
         config.set_main_option("path_separator", "space")
         engine = self.engine
         if is_sqlite(self.url):

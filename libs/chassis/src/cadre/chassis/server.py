@@ -89,8 +89,8 @@ class ServiceHost:
         self._shutdown = asyncio.Event()
         self.bound_port = 0
 
-    def migrate(self, service_versions: Path) -> None:
-        self.db.migrate(service_versions)
+    def migrate(self, *service_versions: Path) -> None:
+        self.db.migrate(*service_versions)
 
     def add_service(self, add: AddServicer, servicer: Any, full_name: str) -> None:
         self._services.append((add, servicer, full_name))
