@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import importlib
 import os
 import re
 import shlex
@@ -30,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 from cadre.chassis import telemetry
 from cadre.chassis.settings import ServiceSettings, UnsafeSettingError
 from cadre.cli.processes import nats_server_binary
+from cadre.cli.testing import settings_class
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -44,20 +44,6 @@ Problems = list[str]
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def settings_class(service: str) -> type[ServiceSettings]:
-    module = importlib.import_module(f"cadre.{service}.settings")
-    found = [
-        value
-        for value in vars(module).values()
-        if isinstance(value, type)
-        and issubclass(value, ServiceSettings)
-        and value is not ServiceSettings
-        and value.__module__ == module.__name__
-    ]
-    assert len(found) == 1, f"cadre.{service}.settings should define one ServiceSettings subclass: {found}"
-    return found[0]
 
 
 def setting_names(cls: type[ServiceSettings]) -> set[str]:

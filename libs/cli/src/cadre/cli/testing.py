@@ -9,6 +9,7 @@ a free loopback port and a temporary store directory.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import tempfile
 import uuid
@@ -153,3 +154,19 @@ def host_settings(
         "log_format": "text",
     }
     return cls(**{**fields, **overrides})
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    """The one `ServiceSettings` subclass a service defines in `cadre.<service>.settings`."""
+    module = importlib.import_module(f"cadre.{service}.settings")
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ServiceSettings)
+        and value is not ServiceSettings
+        and value.__module__ == module.__name__
+    ]
+    if len(found) != 1:
+        raise LookupError(f"cadre.{service}.settings should define one ServiceSettings subclass: {found}")
+    return found[0]
