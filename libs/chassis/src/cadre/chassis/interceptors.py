@@ -1,4 +1,5 @@
-"""The chassis's server interceptor: request context, deadlines and the error mapping."""
+"""The chassis's server interceptor: authentication, per-caller limits, request context,
+deadlines and the error mapping."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ UNAUTHENTICATED_METHODS = ("/grpc.health", "/grpc.reflection")
 class ChassisInterceptor(grpc.aio.ServerInterceptor):
     """Authentication, request context, deadlines and the error mapping, for every method."""
 
-    def __init__(self, *, domain: str, verifier: TokenVerifier) -> None:
+    def __init__(self, *, domain: str, verifier: TokenVerifier, max_in_flight_per_caller: int) -> None:
         self._domain = domain
         self._verifier = verifier
+        # R21: one caller (a token subject) cannot take every worker thread and connection of
+        # the service; calls beyond its share are refused at once instead of queueing.
+        self._max_in_flight = max_in_flight_per_caller
+        self._in_flight: dict[str, int] = {}
         # Wrapped handlers, one per method: built once, not on every call.
         self._wrapped: dict[tuple[str, int], grpc.RpcMethodHandler] = {}
 
@@ -68,12 +73,30 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
             )
         return handler
 
-    def _bind(self, request: Any, context: grpc.aio.ServicerContext, method: str) -> tuple[Any, Any]:
-        """Authenticates the caller (UNAUTHENTICATED before anything runs) and binds the call."""
+    def _bind(self, request: Any, context: grpc.aio.ServicerContext, method: str) -> tuple[Any, Any, str]:
+        """Authenticates the caller (UNAUTHENTICATED before anything runs), admits it within its
+        share of the service, and binds the call."""
         principal = self._verifier.verify(bearer_token(context.invocation_metadata()))
+        actor = principal.subject
+        in_flight = self._in_flight.get(actor, 0)
+        if in_flight >= self._max_in_flight:
+            raise DomainError(
+                ErrorKind.RESOURCE_EXHAUSTED,
+                "CALLER_CONCURRENCY_EXCEEDED",
+                f"more than {self._max_in_flight} calls in flight from one caller; wait for answers first",
+                {"limit": str(self._max_in_flight)},
+            )
+        self._in_flight[actor] = in_flight + 1
         request_id = getattr(request, "request_id", "") if hasattr(request, "DESCRIPTOR") else ""
-        who = request_context.RequestContext(actor=principal.subject, request_id=request_id, method=method)
-        return deadlines.set_remaining(context.time_remaining()), request_context.bind(who)
+        who = request_context.RequestContext(actor=actor, request_id=request_id, method=method)
+        return deadlines.set_remaining(context.time_remaining()), request_context.bind(who), actor
+
+    def _release(self, actor: str) -> None:
+        remaining = self._in_flight[actor] - 1
+        if remaining:
+            self._in_flight[actor] = remaining
+        else:
+            del self._in_flight[actor]
 
     async def _fail(self, context: grpc.aio.ServicerContext, error: Exception, method: str) -> NoReturn:
         if isinstance(error, OperationalError | TimeoutError | ConnectionError):
@@ -93,7 +116,7 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
     def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
-                deadline_token, context_token = self._bind(request, context, method)
+                deadline_token, context_token, actor = self._bind(request, context, method)
             except DomainError as error:
                 await self._fail(context, error, method)
             try:
@@ -103,6 +126,7 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
             except Exception as error:
                 await self._fail(context, error, method)
             finally:
+                self._release(actor)
                 request_context.reset(context_token)
                 deadlines.reset(deadline_token)
 
@@ -113,7 +137,7 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
     ) -> Callable[..., AsyncIterator[Any]]:
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
-                deadline_token, context_token = self._bind(request, context, method)
+                deadline_token, context_token, actor = self._bind(request, context, method)
             except DomainError as error:
                 await self._fail(context, error, method)
             try:
@@ -124,6 +148,7 @@ class ChassisInterceptor(grpc.aio.ServerInterceptor):
             except Exception as error:
                 await self._fail(context, error, method)
             finally:
+                self._release(actor)
                 request_context.reset(context_token)
                 deadlines.reset(deadline_token)
 

@@ -165,7 +165,11 @@ class ServiceHost:
             # Health and reflection stay untraced: the tracing interceptor cannot wrap
             # Health.Watch, which streams through context.write.
             aio_server_interceptor(tracer_provider=self._tracer_provider, filter_=_traced),
-            ChassisInterceptor(domain=f"{s.service_name}.cadre.dev", verifier=token_verifier(s)),
+            ChassisInterceptor(
+                domain=f"{s.service_name}.cadre.dev",
+                verifier=token_verifier(s),
+                max_in_flight_per_caller=s.max_calls_in_flight_per_caller,
+            ),
         ]
         server = grpc.aio.server(
             interceptors=interceptors,

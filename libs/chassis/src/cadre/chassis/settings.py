@@ -50,6 +50,8 @@ class ServiceSettings(BaseSettings):
     readiness_drain_seconds: float = Field(default=0.2, ge=0)
     default_deadline_seconds: float = Field(default=10.0, gt=0)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # R21: calls one caller (token subject) may have in flight at once; more are RESOURCE_EXHAUSTED.
+    max_calls_in_flight_per_caller: int = Field(default=100, ge=1, le=100_000)
     db_threads: int = Field(default=8, ge=1, le=256)
     profile: Literal["embedded", "production"] = "embedded"
     auth_algorithm: Literal["EdDSA", "RS256", "ES256"] = "EdDSA"
