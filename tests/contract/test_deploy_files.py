@@ -27,7 +27,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from cadre.chassis import telemetry
+from cadre.chassis.service_identity import nats_authorization
 from cadre.chassis.settings import ServiceSettings, UnsafeSettingError
+from cadre.cli.processes import SERVICES as PLATFORM_SERVICES
 from cadre.cli.processes import nats_server_binary
 from cadre.cli.testing import settings_class
 
@@ -407,11 +409,18 @@ def k8s_service_problems(docs: list[dict[str, Any]], name: str) -> Problems:
     if settings is None:
         return problems
     port = settings.resolved_grpc_port
-    if port not in {p["containerPort"] for p in container.get("ports") or []}:
+    declared = {p["containerPort"] for p in container.get("ports") or []}
+    if port not in declared:
         problems.append(f"k8s {name}: container does not declare port {port}")
+    if settings.profile != "production" or settings.mutual_tls is None or settings.nats_user != name:
+        problems.append(f"k8s {name}: production needs mutual TLS and its own NATS user (R15)")
+    # Behind mutual TLS the kubelet (no client certificate) probes the plaintext health port.
+    probe_port = settings.health_port if settings.mutual_tls else port
+    if probe_port not in declared:
+        problems.append(f"k8s {name}: container does not declare the probe port {probe_port}")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        if container.get(probe, {}).get("grpc", {}).get("port") != port:
-            problems.append(f"k8s {name}: {probe} is not a gRPC health probe on port {port}")
+        if container.get(probe, {}).get("grpc", {}).get("port") != probe_port:
+            problems.append(f"k8s {name}: {probe} is not a gRPC health probe on port {probe_port}")
     pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
     pause = float(pre_stop[1]) if pre_stop[:1] == ["sleep"] else 0.0
     grace = pod.get("terminationGracePeriodSeconds", 30)
@@ -516,4 +525,17 @@ def test_k8s_nats_is_a_jetstream_cluster_on_volumes(k8s: list[dict[str, Any]], t
     assert any(m["mountPath"] == store and m["name"] in claims for m in container["volumeMounts"]), (
         f"the JetStream store {store} is not on a PersistentVolumeClaim"
     )
-    check_nats_config(config, tmp_path, SERVER_NAME="nats-0")
+    users = [*PLATFORM_SERVICES, "observer"]
+    check_nats_config(
+        config, tmp_path, SERVER_NAME="nats-0", **{f"{u.upper()}_NATS_PASSWORD": "x" for u in users}
+    )
+    passwords = {u.upper(): f"${u.upper()}_NATS_PASSWORD" for u in users}
+    expected = nats_authorization(
+        {u: (u if u in PLATFORM_SERVICES else None, passwords[u.upper()]) for u in users}
+    )
+    assert expected in config, (
+        "the NATS users and permissions in deploy/k8s/nats.yaml differ from "
+        "cadre.chassis.service_identity.nats_authorization (R15)"
+    )
+    secret_env = {e["name"] for e in container.get("env") or [] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert set(passwords.values()) == {f"${name}" for name in secret_env}

@@ -44,3 +44,32 @@ def test_malformed_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(SystemExit) as raised:
         load_settings(ExampleSettings)
     assert "CADRE_GRPC_PORT" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("missing", "present"),
+    [
+        ("CADRE_TLS_CERT_FILE", {"CADRE_NATS_USER": "example"}),
+        (
+            "CADRE_NATS_USER",
+            {"CADRE_TLS_CERT_FILE": "c", "CADRE_TLS_KEY_FILE": "k", "CADRE_TLS_CA_FILE": "a"},
+        ),
+    ],
+)
+def test_production_refuses_to_start_without_its_service_identity(
+    monkeypatch: pytest.MonkeyPatch, missing: str, present: dict[str, str]
+) -> None:
+    monkeypatch.setenv("CADRE_PROFILE", "production")
+    monkeypatch.setenv("CADRE_AUTH_PUBLIC_KEY_FILE", "/etc/cadre/auth/public.pem")
+    for name, value in present.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as raised:
+        load_settings(ExampleSettings)
+    assert missing in str(raised.value)
+
+
+def test_half_a_tls_configuration_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CADRE_TLS_CERT_FILE", "/etc/cadre/tls/tls.crt")
+    with pytest.raises(SystemExit) as raised:
+        load_settings(ExampleSettings)
+    assert "CADRE_TLS_KEY_FILE" in str(raised.value)

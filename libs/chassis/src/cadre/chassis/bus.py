@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 class EventBus:
     """A NATS connection that keeps trying: at start, and after every outage."""
 
-    def __init__(self, url: str, *, name: str) -> None:
+    def __init__(self, url: str, *, name: str, user: str = "", password: str = "") -> None:
         self.url = url
         self.name = name
+        self._credentials = {"user": user, "password": password} if user else {}
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self.connected = asyncio.Event()
@@ -60,6 +61,7 @@ class EventBus:
                     disconnected_cb=self._disconnected,
                     reconnected_cb=self._reconnected,
                     error_cb=self._error,
+                    **self._credentials,
                 )
                 break
             except (TimeoutError, OSError, nats.errors.NoServersError) as error:

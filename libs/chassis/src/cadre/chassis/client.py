@@ -61,7 +61,15 @@ class _OutgoingCall(
 
 
 def open_channel(
-    address: str, *, token_source: TokenSource | None = None, default_timeout: float = 10.0
+    address: str,
+    *,
+    token_source: TokenSource | None = None,
+    default_timeout: float = 10.0,
+    credentials: grpc.ChannelCredentials | None = None,
 ) -> grpc.aio.Channel:
-    """An aio channel whose every call has a deadline and, given a token source, a bearer token."""
-    return grpc.aio.insecure_channel(address, interceptors=[_OutgoingCall(token_source, default_timeout)])
+    """An aio channel whose every call has a deadline and, given a token source, a bearer token;
+    with `credentials` (see `service_identity.channel_credentials`), over mutual TLS."""
+    interceptors = [_OutgoingCall(token_source, default_timeout)]
+    if credentials is not None:
+        return grpc.aio.secure_channel(address, credentials, interceptors=interceptors)
+    return grpc.aio.insecure_channel(address, interceptors=interceptors)

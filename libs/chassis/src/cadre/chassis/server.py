@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from sqlalchemy import text
 
 from cadre.admin.v1 import admin_service_pb2_grpc
+from cadre.chassis import service_identity
 from cadre.chassis.admin import SERVICE as ADMIN_SERVICE
 from cadre.chassis.admin import AdminServicer
 from cadre.chassis.auth import TokenVerifier, ensure_dev_keys
@@ -70,7 +71,12 @@ class ServiceHost:
             sqlite_synchronous=settings.sqlite_synchronous,
             threads=settings.db_threads,
         )
-        self.bus = EventBus(settings.nats_url, name=f"cadre-{settings.service_name}")
+        self.bus = EventBus(
+            settings.nats_url,
+            name=f"cadre-{settings.service_name}",
+            user=settings.nats_user,
+            password=settings.nats_password.get_secret_value(),
+        )
         self.relay = OutboxRelay(
             self.db,
             self.bus,
@@ -195,10 +201,16 @@ class ServiceHost:
             server,
         )
         address = f"{s.grpc_host}:{s.resolved_grpc_port}"
-        self.bound_port = server.add_insecure_port(address)
+        tls = s.mutual_tls
+        self.bound_port = (
+            server.add_secure_port(address, service_identity.server_credentials(*tls))
+            if tls
+            else server.add_insecure_port(address)
+        )
         if not self.bound_port:
             raise SystemExit(f"{s.service_name}: cannot listen on {address} (CADRE_GRPC_PORT)")
         await server.start()
+        probe = await self._start_health_probe(s.health_port) if tls and s.health_port else None
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_shutdown)
@@ -220,6 +232,18 @@ class ServiceHost:
         await self._shutdown.wait()
         ready.cancel()
         await self._drain(server, tasks)
+        if probe is not None:
+            await probe.stop(0)
+
+    async def _start_health_probe(self, port: int) -> grpc.aio.Server:
+        """Health alone, in plaintext, for probes that cannot present a client certificate
+        (Kubernetes' gRPC probes); everything else stays behind mutual TLS."""
+        probe = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, probe)
+        if not probe.add_insecure_port(f"{self.settings.grpc_host}:{port}"):
+            raise SystemExit(f"{self.settings.service_name}: cannot listen on {port} (CADRE_HEALTH_PORT)")
+        await probe.start()
+        return probe
 
     async def _drain(self, server: grpc.aio.Server, tasks: list[asyncio.Task[None]]) -> None:
         s = self.settings

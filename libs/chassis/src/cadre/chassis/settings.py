@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CADRE_"
@@ -32,6 +32,16 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL", "OFF"] = "FULL"
     nats_url: str = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
+    # R15: the service's own NATS user, allowed to publish on its own subjects only.
+    nats_user: str = ""
+    nats_password: SecretStr = SecretStr("")
+    # R15: mutual TLS between services; all three or none.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
+    # With mutual TLS: a plaintext port that serves grpc.health only, for probes without a
+    # client certificate; 0 for none.
+    health_port: int = Field(default=0, ge=0, le=65535)
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=0, ge=0, le=65535)
     stream_replicas: int = Field(default=1, ge=1, le=5)
@@ -85,6 +95,22 @@ class ServiceSettings(BaseSettings):
                 f"{ENV_PREFIX}CONSUMER_BACKOFF_SECONDS has more steps than "
                 f"{ENV_PREFIX}CONSUMER_MAX_DELIVER allows deliveries"
             )
+        tls = (self.tls_cert_file, self.tls_key_file, self.tls_ca_file)
+        if any(tls) and not all(tls):
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}TLS_CERT_FILE, {ENV_PREFIX}TLS_KEY_FILE and {ENV_PREFIX}TLS_CA_FILE go "
+                "together: with only some of them a service would serve or call without peer checks"
+            )
+        if self.profile == "production" and not all(tls):
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}PROFILE=production needs {ENV_PREFIX}TLS_CERT_FILE, {ENV_PREFIX}TLS_KEY_FILE "
+                f"and {ENV_PREFIX}TLS_CA_FILE: services authenticate each other with mutual TLS"
+            )
+        if self.profile == "production" and not self.nats_user:
+            raise UnsafeSettingError(
+                f"{ENV_PREFIX}PROFILE=production needs {ENV_PREFIX}NATS_USER and {ENV_PREFIX}NATS_PASSWORD: "
+                "each service publishes as its own broker user, on its own subjects only"
+            )
         if self.profile == "production" and not (self.auth_public_key_file or self.auth_jwks_url):
             raise UnsafeSettingError(
                 f"{ENV_PREFIX}PROFILE=production needs {ENV_PREFIX}AUTH_PUBLIC_KEY_FILE or "
@@ -105,6 +131,13 @@ class ServiceSettings(BaseSettings):
     @property
     def resolved_grpc_port(self) -> int:
         return self.grpc_port or self.default_grpc_port
+
+    @property
+    def mutual_tls(self) -> tuple[Path, Path, Path] | None:
+        """(certificate, key, CA) when the service talks mutual TLS."""
+        if self.tls_cert_file and self.tls_key_file and self.tls_ca_file:
+            return self.tls_cert_file, self.tls_key_file, self.tls_ca_file
+        return None
 
     @property
     def stream_name(self) -> str:

@@ -71,6 +71,8 @@ class NatsServer:
     port: int = field(default_factory=free_port)
     log_file: Path | None = None
     sync_always: bool = False
+    # An `authorization { ... }` block (see cadre.chassis.service_identity.nats_authorization).
+    authorization: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,6 +84,7 @@ class NatsServer:
         return (
             f"listen: 127.0.0.1:{self.port}\n"
             f'jetstream {{\n  store_dir: "{self.store_dir.resolve()}"{sync}\n}}\n'
+            f"{self.authorization}"
         )
 
     def start(self, *, timeout: float = 10.0) -> None:

@@ -76,8 +76,11 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @asynccontextmanager
-async def serving(host: ServiceHost, *, timeout: float = 20.0) -> AsyncIterator[ServiceHost]:
-    """Runs a service host in this event loop until the block ends; yields once it is SERVING."""
+async def serving(
+    host: ServiceHost, *, timeout: float = 20.0, probe_port: int = 0
+) -> AsyncIterator[ServiceHost]:
+    """Runs a service host in this event loop until the block ends; yields once it is SERVING
+    (read on `probe_port` when the service serves mutual TLS and health in plaintext there)."""
     task = asyncio.create_task(host.serve())
     deadline = asyncio.get_running_loop().time() + timeout
     try:
@@ -86,7 +89,7 @@ async def serving(host: ServiceHost, *, timeout: float = 20.0) -> AsyncIterator[
                 task.result()
                 raise RuntimeError("service stopped before serving")
             if host.bound_port:
-                async with grpc.aio.insecure_channel(f"127.0.0.1:{host.bound_port}") as channel:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{probe_port or host.bound_port}") as channel:
                     try:
                         reply = await health_pb2_grpc.HealthStub(channel).Check(
                             health_pb2.HealthCheckRequest(), timeout=1
@@ -115,10 +118,12 @@ def token(subject: str = SYSTEM_ADMIN, **options: Any) -> str:
     return issue_token(TEST_SIGNING_KEY, subject, **options)
 
 
-def channel(address: str, subject: str = SYSTEM_ADMIN) -> grpc.aio.Channel:
+def channel(
+    address: str, subject: str = SYSTEM_ADMIN, *, credentials: grpc.ChannelCredentials | None = None
+) -> grpc.aio.Channel:
     """A client channel to a service under test, acting as `subject` (the platform admin by default)."""
     signed = token(subject)
-    return open_channel(address, token_source=lambda: signed, default_timeout=30)
+    return open_channel(address, token_source=lambda: signed, default_timeout=30, credentials=credentials)
 
 
 def service_env(database_url: str, nats: NatsServer, data_dir: Path, **extra: str) -> dict[str, str]:
