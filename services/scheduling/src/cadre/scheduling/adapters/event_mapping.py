@@ -6,12 +6,26 @@ from datetime import datetime
 
 from google.protobuf.message import Message
 
+from cadre.chassis.proto_dates import date_to_proto
 from cadre.scheduling.adapters import proto_mapping as m
-from cadre.scheduling.domain.events import ForecastPublished, RequirementPublished, SchedulingEvent
+from cadre.scheduling.adapters import workforce_mapping as w
+from cadre.scheduling.domain.events import (
+    AttendanceRecorded,
+    ForecastPublished,
+    LeaveApproved,
+    LeaveCancelled,
+    RequirementPublished,
+    SchedulePublished,
+    SchedulingEvent,
+)
 from cadre.scheduling.v1 import events_pb2
 
 FORECAST_PUBLISHED = "cadre.scheduling.v1.forecast.published"
 REQUIREMENT_PUBLISHED = "cadre.scheduling.v1.requirement.published"
+SCHEDULE_PUBLISHED = "cadre.scheduling.v1.schedule.published"
+LEAVE_APPROVED = "cadre.scheduling.v1.leave.approved"
+LEAVE_CANCELLED = "cadre.scheduling.v1.leave.cancelled"
+ATTENDANCE_RECORDED = "cadre.scheduling.v1.attendance.recorded"
 
 
 def to_message(event: SchedulingEvent) -> tuple[str, str, Message]:
@@ -52,6 +66,58 @@ def to_message(event: SchedulingEvent) -> tuple[str, str, Message]:
                     patience_seconds=r.targets.patience_seconds,
                 ),
             )
+        case SchedulePublished(schedule=sc, changed_employees=changed):
+            name = w.schedule_name(sc.org_unit_id, sc.id)
+            return (
+                SCHEDULE_PUBLISHED,
+                name,
+                events_pb2.SchedulePublishedEvent(
+                    schedule=name,
+                    org_unit=f"{w.ORG_UNITS}/{sc.org_unit_id}",
+                    start_date=date_to_proto(sc.start_date),
+                    days=sc.days,
+                    version=sc.publication,
+                    shifts=[w.shift_to_proto(x, sc.org_unit_id) for x in sc.shifts],
+                    changed_employees=[f"{w.EMPLOYEES}/{e}" for e in changed],
+                ),
+            )
+        case LeaveApproved(request=lr):
+            name = w.leave_name(lr.employee_id, lr.id)
+            return (
+                LEAVE_APPROVED,
+                name,
+                events_pb2.LeaveApprovedEvent(
+                    leave_request=name,
+                    employee=f"{w.EMPLOYEES}/{lr.employee_id}",
+                    leave_type=lr.leave_type,
+                    paid=lr.paid,
+                    days=[events_pb2.LeaveDay(date=date_to_proto(d), minutes=mins) for d, mins in lr.day_minutes],
+                ),
+            )
+        case LeaveCancelled(request=lr):
+            name = w.leave_name(lr.employee_id, lr.id)
+            return (
+                LEAVE_CANCELLED,
+                name,
+                events_pb2.LeaveCancelledEvent(leave_request=name, employee=f"{w.EMPLOYEES}/{lr.employee_id}"),
+            )
+        case AttendanceRecorded(figures=f, org_unit_id=unit, revision=revision):
+            entity = f"{w.EMPLOYEES}/{f.employee_id}"
+            return (
+                ATTENDANCE_RECORDED,
+                entity,
+                events_pb2.AttendanceRecordedEvent(
+                    employee=entity,
+                    org_unit=f"{w.ORG_UNITS}/{unit}",
+                    work_date=date_to_proto(f.day),
+                    day_kind=events_pb2.DAY_KIND_WORK_DAY if f.work_day else events_pb2.DAY_KIND_REST_DAY,
+                    scheduled_minutes=f.scheduled_minutes,
+                    worked_minutes=f.worked_minutes,
+                    overtime_minutes=f.overtime_minutes,
+                    training_minutes=f.training_minutes,
+                    revision=revision,
+                ),
+            )
     raise TypeError(f"unmapped event {event!r}")
 
 
@@ -75,4 +141,20 @@ def audit_view(event: SchedulingEvent) -> dict[str, object]:
                 "forecast": m.forecast_name(r.queue_id, r.forecast_id),
                 "model": r.model.value,
             }
+        case SchedulePublished(schedule=sc, changed_employees=changed):
+            return {
+                "schedule": w.schedule_name(sc.org_unit_id, sc.id),
+                "version": sc.publication,
+                "shifts": len(sc.shifts),
+                "changed_employees": len(changed),
+            }
+        case LeaveApproved(request=lr) | LeaveCancelled(request=lr):
+            return {
+                "leave_request": w.leave_name(lr.employee_id, lr.id),
+                "leave_type": lr.leave_type,
+                "minutes": lr.minutes,
+                "decided_by": lr.decided_by,
+            }
+        case AttendanceRecorded(figures=f, revision=revision):
+            return {"work_date": f.day.isoformat(), "worked_minutes": f.worked_minutes, "revision": revision}
     raise TypeError(f"unmapped event {event!r}")

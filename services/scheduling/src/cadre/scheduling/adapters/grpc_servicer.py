@@ -25,6 +25,8 @@ from cadre.chassis.proto_dates import date_from_proto
 from cadre.chassis.resource_names import new_id, parse_name
 from cadre.scheduling.adapters import proto_mapping as m
 from cadre.scheduling.adapters.repository import SqlSchedulingReads, SqlSchedulingUnit
+from cadre.scheduling.adapters.workforce_servicer import WorkforceRpcs
+from cadre.scheduling.adapters.workforce_unit import Authorities
 from cadre.scheduling.app import forecasts as forecast_cases
 from cadre.scheduling.app import history as history_cases
 from cadre.scheduling.app import queues as queue_cases
@@ -81,13 +83,19 @@ def _import_response(result: ImportResult) -> pb.ImportIntervalRecordsResponse:
     return pb.ImportIntervalRecordsResponse(inserted=result.inserted, replaced=result.replaced)
 
 
-class SchedulingServicer(scheduling_service_pb2_grpc.SchedulingServiceServicer):
+class SchedulingServicer(WorkforceRpcs, scheduling_service_pb2_grpc.SchedulingServiceServicer):
     def __init__(
-        self, db: Database, operations: OperationRunner, *, clock: Clock = lambda: datetime.now(UTC)
+        self,
+        db: Database,
+        operations: OperationRunner,
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+        authorities: Authorities | None = None,
     ) -> None:
         self._db = db
         self._operations = operations
         self._clock = clock
+        self._authorities = authorities or Authorities()
 
     def _once_per_request_id(
         self, method: str, request: Any, response_type: type[M], work: Callable[[UnitOfWork], M]

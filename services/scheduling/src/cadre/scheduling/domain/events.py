@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cadre.scheduling.domain.attendance import DayFigures
 from cadre.scheduling.domain.forecasting import Forecast
+from cadre.scheduling.domain.leave import LeaveRequest
+from cadre.scheduling.domain.schedule import Schedule
 from cadre.scheduling.domain.staffing import Requirement
 
 
@@ -18,4 +21,29 @@ class RequirementPublished:
     requirement: Requirement
 
 
-SchedulingEvent = ForecastPublished | RequirementPublished
+@dataclass(frozen=True)
+class SchedulePublished:
+    schedule: Schedule
+    changed_employees: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LeaveApproved:
+    request: LeaveRequest
+
+
+@dataclass(frozen=True)
+class LeaveCancelled:
+    request: LeaveRequest
+
+
+@dataclass(frozen=True)
+class AttendanceRecorded:
+    figures: DayFigures
+    org_unit_id: str
+    revision: int
+
+
+SchedulingEvent = (
+    ForecastPublished | RequirementPublished | SchedulePublished | LeaveApproved | LeaveCancelled | AttendanceRecorded
+)

@@ -1,0 +1,210 @@
+"""The roster projection: roster's events into scheduling's own tables.
+
+One durable consumer on `CADRE_ROSTER` applies each event twice over in one transaction: into
+the authority projection (`cadre.authority.projection`, grants and the policy roster uses)
+and into the tables here (teams with time zone and path, people with contract, skills,
+availability, virtual positions, and dated team memberships). Every write is an upsert or
+keyed by the event's own facts, so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from google.protobuf.message import Message
+from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cadre.authority import projection as authority
+from cadre.chassis.db import UnitOfWork
+from cadre.events.v1 import envelope_pb2
+from cadre.scheduling.adapters.workforce_tables import memberships, people, teams
+from cadre.scheduling.domain.team import (
+    Availability,
+    Contract,
+    Person,
+    PersonState,
+    Role,
+    Skill,
+    Team,
+)
+
+PREFIX = "cadre.roster.v1."
+SUBJECTS = sorted({*authority.SUBJECTS, f"{PREFIX}org_unit.updated"})
+
+
+def _id(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _date(value: Any) -> date | None:
+    return date(value.year, value.month, value.day) if value.year else None
+
+
+def _path(names: Any) -> str:
+    return "/" + "/".join(_id(n) for n in names) + "/"
+
+
+def _contract(c: Any) -> str:
+    return json.dumps(
+        {
+            "min_weekly_minutes": c.min_weekly_minutes,
+            "max_weekly_minutes": c.max_weekly_minutes,
+            "max_consecutive_days": c.max_consecutive_days,
+            "min_rest_minutes": c.min_rest_minutes,
+            "days_off_per_week": c.days_off_per_week,
+        }
+    )
+
+
+def _skills(skills: Any) -> str:
+    return json.dumps(
+        [
+            [s.skill, s.level, _date(s.expire_date).isoformat() if _date(s.expire_date) else None]
+            for s in skills
+        ]
+    )
+
+
+def _availability(windows: Any) -> str:
+    # google.type.DayOfWeek numbers Monday 1 … Sunday 7, like ISO weekdays.
+    return json.dumps(
+        [[w.day, w.start.hours * 60 + w.start.minutes, (w.end.hours * 60 + w.end.minutes) or 1440] for w in windows]
+    )
+
+
+def _upsert(connection: Connection, table: Table, values: dict[str, Any]) -> None:
+    """Insert or replace by primary key: a redelivered event writes the same row again."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    key = [c.name for c in table.primary_key.columns]
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=key, set_={k: v for k, v in values.items() if k not in key})
+    )
+
+
+def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+    """The consumer handler."""
+    authority.apply(unit, envelope, payload)
+    c = unit.connection
+    kind = envelope.type.removeprefix(PREFIX)
+    p: Any = payload
+    if kind in ("org_unit.created", "org_unit.updated"):
+        u = p.org_unit
+        values = {"path": _path(u.path), "time_zone": u.time_zone or "UTC"}
+        _upsert(c, teams, {"id": _id(u.name), **values})
+    elif kind == "org_unit.moved":
+        old, new = _path(p.old_path), _path(p.new_path)
+        for row in c.execute(select(teams.c.id, teams.c.path).where(teams.c.path.startswith(old))).all():
+            c.execute(update(teams).where(teams.c.id == row.id).values(path=new + row.path[len(old) :]))
+    elif kind == "employee.hired":
+        employee = _id(p.employee)
+        _upsert(
+            c,
+            people,
+            {
+                "id": employee,
+                "role": p.role,
+                "state": PersonState.ONBOARDING.value,
+                "employment_type": p.employment_type,
+                "contract": _contract(p.contract),
+                "skills": _skills(p.skills),
+                "availability": "[]",
+                "virtual_positions": "[]",
+                "hire_date": _date(p.hire_date),
+            },
+        )
+        start = _date(p.hire_date) or date.min
+        _upsert(
+            c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.org_unit)}
+        )
+    elif kind == "employee.updated":
+        c.execute(
+            update(people)
+            .where(people.c.id == _id(p.employee))
+            .values(
+                role=p.role,
+                employment_type=p.employment_type,
+                contract=_contract(p.contract),
+                skills=_skills(p.skills),
+                availability=_availability(p.availability),
+                virtual_positions=json.dumps(sorted({str(v.kind) for v in p.virtual_positions})),
+            )
+        )
+    elif kind == "employee.transferred":
+        employee = _id(p.employee)
+        start = _date(p.effective_date) or date.min
+        # Later memberships recorded before this transfer (none in practice) give way to it.
+        c.execute(delete(memberships).where(memberships.c.employee_id == employee, memberships.c.from_date > start))
+        _upsert(
+            c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.to_org_unit)}
+        )
+    elif kind == "employee.state_changed":
+        c.execute(update(people).where(people.c.id == _id(p.employee)).values(state=p.state))
+
+
+# ---------------------------------------------------------------- reads
+
+
+def team(connection: Connection, team_id: str) -> Team | None:
+    row = connection.execute(select(teams).where(teams.c.id == team_id)).first()
+    if row is None:
+        return None
+    return Team(id=row.id, path=tuple(row.path.strip("/").split("/")), time_zone=row.time_zone)
+
+
+def _person(row: Any) -> Person:
+    contract = json.loads(row.contract)
+    return Person(
+        id=row.id,
+        role=Role(row.role) if row.role in Role._value2member_map_ else Role.AGENT,
+        state=PersonState(row.state) if row.state in PersonState._value2member_map_ else PersonState.ACTIVE,
+        employment_type=row.employment_type,
+        contract=Contract(**contract),
+        skills=tuple(
+            Skill(name, level, date.fromisoformat(expiry) if expiry else None)
+            for name, level, expiry in json.loads(row.skills)
+        ),
+        availability=tuple(Availability(*w) for w in json.loads(row.availability)),
+        virtual_positions=tuple(json.loads(row.virtual_positions)),
+        hire_date=row.hire_date,
+    )
+
+
+def person(connection: Connection, employee_id: str) -> Person | None:
+    row = connection.execute(select(people).where(people.c.id == employee_id)).first()
+    return _person(row) if row else None
+
+
+def team_id_of(connection: Connection, employee_id: str, day: date) -> str | None:
+    """The person's team on `day`: the membership in force then (the first one before it)."""
+    rows = connection.execute(
+        select(memberships.c.from_date, memberships.c.org_unit_id)
+        .where(memberships.c.employee_id == employee_id)
+        .order_by(memberships.c.from_date)
+    ).all()
+    if not rows:
+        return None
+    current = rows[0].org_unit_id
+    for row in rows:
+        if row.from_date <= day:
+            current = row.org_unit_id
+    return str(current)
+
+
+def members(connection: Connection, team_id: str, first_day: date, last_day: date) -> list[Person]:
+    """Everyone in the team on any day of the range, not terminated."""
+    candidates = connection.execute(
+        select(memberships.c.employee_id).where(memberships.c.org_unit_id == team_id).distinct()
+    ).scalars()
+    found = []
+    for employee_id in sorted(candidates):
+        days = [first_day, last_day]
+        if not any(team_id_of(connection, employee_id, d) == team_id for d in days):
+            continue
+        p = person(connection, employee_id)
+        if p is not None and p.state is not PersonState.TERMINATED:
+            found.append(p)
+    return found
