@@ -66,6 +66,14 @@ class PayRules:
     training_hourly_rate: Money
     description: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Dates whose overtime pays the statutory-holiday multiplier, whatever the schedule said.
+    statutory_holidays: frozenset[date] = frozenset()
+
+    def day_class(self, day: date, *, rest_day: bool) -> DayClass:
+        """The overtime class of a day: a statutory holiday outranks a rest day."""
+        if day in self.statutory_holidays:
+            return DayClass.STATUTORY_HOLIDAY
+        return DayClass.REST_DAY if rest_day else DayClass.WORK_DAY
 
     @property
     def hourly_rate(self) -> Decimal:
@@ -113,6 +121,7 @@ def new_pay_rules(
     minimum_wage: Money,
     training_hourly_rate: Money,
     description: str = "",
+    statutory_holidays: Iterable[date] = (),
 ) -> PayRules:
     """Validate and build one version of a site's rules; every bad field is reported at once."""
     violations = Violations()
@@ -170,6 +179,7 @@ def new_pay_rules(
         minimum_wage=minimum_wage,
         training_hourly_rate=training_hourly_rate,
         description=description,
+        statutory_holidays=frozenset(statutory_holidays),
     )
 
 

@@ -44,9 +44,12 @@ class LineKind(enum.Enum):
     DEDUCTION = "DEDUCTION"
     DEDUCTION_LIMIT = "DEDUCTION_LIMIT"
     ADJUSTMENT = "ADJUSTMENT"
+    PAID_LEAVE = "PAID_LEAVE"
 
 
-EARNINGS = frozenset({LineKind.BASE, LineKind.OVERTIME, LineKind.TRAINING, LineKind.PERFORMANCE_BONUS})
+EARNINGS = frozenset(
+    {LineKind.BASE, LineKind.OVERTIME, LineKind.TRAINING, LineKind.PERFORMANCE_BONUS, LineKind.PAID_LEAVE}
+)
 
 # Why a DEDUCTION_LIMIT line exists.
 CAP_RATIO = "CAP_RATIO"
@@ -106,6 +109,16 @@ class OvertimeWorked:
 
 @dataclass(frozen=True)
 class TrainingTime:
+    fact_id: str
+    day: date
+    minutes: int
+
+
+@dataclass(frozen=True)
+class PaidLeave:
+    """Minutes of approved paid leave on one day: paid at the hourly rate to hourly staff (a
+    monthly wage already covers them)."""
+
     fact_id: str
     day: date
     minutes: int
@@ -199,15 +212,17 @@ def _line(
 def _check_facts(
     employment: Employment,
     period: PayPeriod,
-    facts: Sequence[WorkedTime | OvertimeWorked | TrainingTime | ErrorFact],
+    facts: Sequence[WorkedTime | OvertimeWorked | TrainingTime | PaidLeave | ErrorFact],
 ) -> None:
     violations = Violations()
-    seen: set[str] = set()
+    # One attendance day may pay both regular and overtime minutes: a fact counts once per kind.
+    seen: set[tuple[str, str]] = set()
     for index, fact in enumerate(facts):
         path = f"facts[{index}]"
-        if fact.fact_id in seen:
+        key = (type(fact).__name__, fact.fact_id)
+        if key in seen:
             violations.add(f"{path}.fact_id", "DUPLICATE_FACT", f"{fact.fact_id} counted twice")
-        seen.add(fact.fact_id)
+        seen.add(key)
         if fact.day not in period:
             violations.add(
                 f"{path}.day", "OUTSIDE_PERIOD", f"{fact.day} is outside {period.start}…{period.end}"
@@ -216,7 +231,7 @@ def _check_facts(
             violations.add(
                 f"{path}.day", "OUTSIDE_EMPLOYMENT", f"{employment.employee_id} not employed on {fact.day}"
             )
-        if isinstance(fact, WorkedTime | OvertimeWorked | TrainingTime) and fact.minutes < 0:
+        if isinstance(fact, WorkedTime | OvertimeWorked | TrainingTime | PaidLeave) and fact.minutes < 0:
             violations.add(f"{path}.minutes", "OUT_OF_RANGE", "must not be negative")
     violations.raise_if_any()
 
@@ -231,9 +246,10 @@ def calculate_statement(
     training: Sequence[TrainingTime] = (),
     errors: Sequence[ErrorFact] = (),
     score: PeriodScore | None = None,
+    leave: Sequence[PaidLeave] = (),
 ) -> Statement:
     """One employee's statement for one period under one version of the site's rules."""
-    _check_facts(employment, period, [*worked, *overtime, *training, *errors])
+    _check_facts(employment, period, [*worked, *overtime, *training, *leave, *errors])
     employed_days = employment.days_in(period)
     if employed_days == 0:
         raise failed_precondition(
@@ -288,6 +304,21 @@ def calculate_statement(
                     (o.fact_id for o in facts),
                 )
             )
+
+    # Paid leave: hourly staff only, a monthly wage already pays for it.
+    if leave and rules.base_kind is BaseKind.HOURLY:
+        minutes = sum(item.minutes for item in leave)
+        lines.append(
+            _line(
+                LineKind.PAID_LEAVE,
+                "PAID_LEAVE",
+                _hours(minutes),
+                "HOUR",
+                rules.hourly_rate,
+                rules,
+                (item.fact_id for item in leave),
+            )
+        )
 
     # Paid training.
     if training:
