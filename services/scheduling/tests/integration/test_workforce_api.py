@@ -79,8 +79,11 @@ class Platform:
         return scheduling_service_pb2_grpc.SchedulingServiceStub(channel)
 
 
-async def _caught_up(nats_url: str, stream: str, durable: str, timeout: float = 20.0) -> None:
-    """Waits until the durable consumer has acknowledged everything in the stream."""
+async def _caught_up(
+    nats_url: str, stream: str, durable: str, *, at_least: int = 1, timeout: float = 20.0
+) -> None:
+    """Waits until the stream holds `at_least` messages (the producer's relay runs on its own
+    time) and the durable consumer has acknowledged every one meant for it."""
     connection = await nats.connect(nats_url)
     js = connection.jetstream()
     deadline = time.monotonic() + timeout
@@ -88,7 +91,8 @@ async def _caught_up(nats_url: str, stream: str, durable: str, timeout: float = 
         while True:
             try:
                 info = await js.consumer_info(stream, durable)
-                if not info.num_pending and not info.num_ack_pending and info.delivered.stream_seq:
+                last = (await js.stream_info(stream)).state.last_seq
+                if last >= at_least and not info.num_pending and not info.num_ack_pending:
                     return
             except Exception:
                 pass
@@ -135,10 +139,14 @@ async def platform(
     database_url: str, second_database_url: str, nats_server: NatsServer, tmp_path: Path
 ) -> AsyncIterator[Platform]:
     roster_host = build_roster(
-        testing.host_settings(RosterSettings, database_url=second_database_url, nats=nats_server, data_dir=tmp_path)
+        testing.host_settings(
+            RosterSettings, database_url=second_database_url, nats=nats_server, data_dir=tmp_path
+        )
     )
     scheduling_host = build_scheduling(
-        testing.host_settings(SchedulingSettings, database_url=database_url, nats=nats_server, data_dir=tmp_path)
+        testing.host_settings(
+            SchedulingSettings, database_url=database_url, nats=nats_server, data_dir=tmp_path
+        )
     )
     async with testing.serving(roster_host), testing.serving(scheduling_host):
         p = Platform(
@@ -154,7 +162,9 @@ async def platform(
             p.units[key] = (
                 await admin.CreateOrgUnit(
                     rs.CreateOrgUnitRequest(
-                        org_unit=OrgUnit(display_name=key, kind=kind, parent=p.units.get(parent, ""), time_zone=TZ)
+                        org_unit=OrgUnit(
+                            display_name=key, kind=kind, parent=p.units.get(parent, ""), time_zone=TZ
+                        )
                     )
                 )
             ).name
@@ -176,7 +186,11 @@ async def platform(
                             employment_type=Employee.EMPLOYMENT_TYPE_FULL_TIME,
                             hire_date=_day(-100),
                             contract=employee_pb2.Contract(
-                                min_weekly_minutes=0, max_weekly_minutes=2400, min_rest_minutes=660, max_consecutive_days=6, days_off_per_week=2
+                                min_weekly_minutes=0,
+                                max_weekly_minutes=2400,
+                                min_rest_minutes=660,
+                                max_consecutive_days=6,
+                                days_off_per_week=2,
                             ),
                         )
                     )
@@ -193,11 +207,16 @@ async def platform(
             await admin.CreateGrant(
                 rs.CreateGrantRequest(
                     grant=grant_pb2.Grant(
-                        grantee=p.people[who], action=action, scope=p.units[scope], limits=limits, reason="team"
+                        grantee=p.people[who],
+                        action=action,
+                        scope=p.units[scope],
+                        limits=limits,
+                        reason="team",
                     )
                 )
             )
-        await _caught_up(nats_server.url, "CADRE_ROSTER", "scheduling-roster")
+        # 4 units, 6 hires and 3 grants at least.
+        await _caught_up(nats_server.url, "CADRE_ROSTER", "scheduling-roster", at_least=13)
         try:
             yield p
         finally:
@@ -217,12 +236,16 @@ async def test_leave_beyond_the_grant_is_denied_and_within_it_approved_once(plat
     ana, lead = p.scheduling("ana"), p.scheduling("lead_a")
     balance = await p.scheduling("hr").UpdateLeaveBalance(
         pb.UpdateLeaveBalanceRequest(
-            leave_balance=leave_pb2.LeaveBalance(name=f"{p.people['ana']}/leaveBalances/annual", remaining_minutes=2400)
+            leave_balance=leave_pb2.LeaveBalance(
+                name=f"{p.people['ana']}/leaveBalances/annual", remaining_minutes=2400
+            )
         )
     )
     assert balance.remaining_minutes == 2400
 
-    three_days = await ana.CreateLeaveRequest(pb.CreateLeaveRequestRequest(parent=p.people["ana"], leave_request=_leave(3)))
+    three_days = await ana.CreateLeaveRequest(
+        pb.CreateLeaveRequestRequest(parent=p.people["ana"], leave_request=_leave(3))
+    )
     # No published schedule covers the days, so no rule approves it: a person decides.
     assert three_days.state == leave_pb2.LeaveRequest.STATE_PENDING and three_days.days == 3
     assert three_days.minutes == 3 * 480
@@ -235,15 +258,23 @@ async def test_leave_beyond_the_grant_is_denied_and_within_it_approved_once(plat
     still = await lead.GetLeaveRequest(pb.GetLeaveRequestRequest(name=three_days.name))
     assert still.state == leave_pb2.LeaveRequest.STATE_PENDING
 
-    two_days = await ana.CreateLeaveRequest(pb.CreateLeaveRequestRequest(parent=p.people["ana"], leave_request=_leave(2, offset_days=20)))
-    approve = pb.ApproveLeaveRequestRequest(name=two_days.name, etag=two_days.etag, request_id=str(uuid.uuid4()))
-    first, retried = await asyncio.gather(lead.ApproveLeaveRequest(approve), lead.ApproveLeaveRequest(approve))
+    two_days = await ana.CreateLeaveRequest(
+        pb.CreateLeaveRequestRequest(parent=p.people["ana"], leave_request=_leave(2, offset_days=20))
+    )
+    approve = pb.ApproveLeaveRequestRequest(
+        name=two_days.name, etag=two_days.etag, request_id=str(uuid.uuid4())
+    )
+    first, retried = await asyncio.gather(
+        lead.ApproveLeaveRequest(approve), lead.ApproveLeaveRequest(approve)
+    )
     assert first == retried and first.state == leave_pb2.LeaveRequest.STATE_APPROVED
     assert first.decided_by == p.people["lead_a"]
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await lead.ApproveLeaveRequest(pb.ApproveLeaveRequestRequest(name=two_days.name))
     _expect(again.value, grpc.StatusCode.FAILED_PRECONDITION, "LEAVE_NOT_PENDING")
-    left = await ana.GetLeaveBalance(pb.GetLeaveBalanceRequest(name=f"{p.people['ana']}/leaveBalances/annual"))
+    left = await ana.GetLeaveBalance(
+        pb.GetLeaveBalanceRequest(name=f"{p.people['ana']}/leaveBalances/annual")
+    )
     assert left.remaining_minutes == 2400 - 2 * 480
 
     approved = await _published(p.nats_url, "cadre.scheduling.v1.leave.approved")
@@ -252,13 +283,19 @@ async def test_leave_beyond_the_grant_is_denied_and_within_it_approved_once(plat
     assert [d.minutes for d in approved[0].days] == [480, 480]
     uses = await _published(p.nats_url, "cadre.scheduling.v1.authority.exercised")
     assert len(uses) == 1 and isinstance(uses[0], authority_exercised_pb2.AuthorityExercisedEvent)
-    assert uses[0].actor == p.people["lead_a"] and uses[0].decision == two_days.name and uses[0].amount.days == 2
+    assert (
+        uses[0].actor == p.people["lead_a"] and uses[0].decision == two_days.name and uses[0].amount.days == 2
+    )
 
     cancelled = await ana.CancelLeaveRequest(pb.CancelLeaveRequestRequest(name=two_days.name))
     assert cancelled.state == leave_pb2.LeaveRequest.STATE_CANCELLED
-    restored = await ana.GetLeaveBalance(pb.GetLeaveBalanceRequest(name=f"{p.people['ana']}/leaveBalances/annual"))
+    restored = await ana.GetLeaveBalance(
+        pb.GetLeaveBalanceRequest(name=f"{p.people['ana']}/leaveBalances/annual")
+    )
     assert restored.remaining_minutes == 2400
-    assert [e.leave_request for e in await _published(p.nats_url, "cadre.scheduling.v1.leave.cancelled")] == [two_days.name]
+    assert [e.leave_request for e in await _published(p.nats_url, "cadre.scheduling.v1.leave.cancelled")] == [
+        two_days.name
+    ]
 
 
 async def test_a_team_leader_cannot_see_or_act_on_another_team(platform: Platform) -> None:
@@ -272,16 +309,23 @@ async def test_a_team_leader_cannot_see_or_act_on_another_team(platform: Platfor
         length_minutes=8 * 60 + 30,
         breaks=[
             shift_template_pb2.BreakRule(
-                kind=shift_template_pb2.BREAK_KIND_LUNCH, length_minutes=30, earliest_offset_minutes=180,
-                latest_offset_minutes=300, paid=False,
+                kind=shift_template_pb2.BREAK_KIND_LUNCH,
+                length_minutes=30,
+                earliest_offset_minutes=180,
+                latest_offset_minutes=300,
+                paid=False,
             )
         ],
     )
-    created = await lead_a.CreateShiftTemplate(pb.CreateShiftTemplateRequest(parent=p.units["a"], shift_template=template))
+    created = await lead_a.CreateShiftTemplate(
+        pb.CreateShiftTemplateRequest(parent=p.units["a"], shift_template=template)
+    )
     assert created.name.startswith(f"{p.units['a']}/shiftTemplates/")
     renamed = await lead_a.UpdateShiftTemplate(
         pb.UpdateShiftTemplateRequest(
-            shift_template=shift_template_pb2.ShiftTemplate(name=created.name, display_name="Early", etag=created.etag),
+            shift_template=shift_template_pb2.ShiftTemplate(
+                name=created.name, display_name="Early", etag=created.etag
+            ),
             update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
         )
     )
@@ -289,7 +333,9 @@ async def test_a_team_leader_cannot_see_or_act_on_another_team(platform: Platfor
     with pytest.raises(grpc.aio.AioRpcError) as stale:
         await lead_a.UpdateShiftTemplate(
             pb.UpdateShiftTemplateRequest(
-                shift_template=shift_template_pb2.ShiftTemplate(name=created.name, display_name="Late", etag=created.etag),
+                shift_template=shift_template_pb2.ShiftTemplate(
+                    name=created.name, display_name="Late", etag=created.etag
+                ),
                 update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
             )
         )
@@ -305,14 +351,18 @@ async def test_a_team_leader_cannot_see_or_act_on_another_team(platform: Platfor
         lead_b.GetShiftTemplate(pb.GetShiftTemplateRequest(name=created.name)),
         lead_b.GetShiftTemplate(pb.GetShiftTemplateRequest(name=missing_template)),
         lead_b.ListShiftTemplates(pb.ListShiftTemplatesRequest(parent=p.units["a"])),
-        lead_b.CreateShiftTemplate(pb.CreateShiftTemplateRequest(parent=p.units["a"], shift_template=template)),
+        lead_b.CreateShiftTemplate(
+            pb.CreateShiftTemplateRequest(parent=p.units["a"], shift_template=template)
+        ),
         lead_b.GetSchedule(pb.GetScheduleRequest(name=missing_schedule)),
         lead_b.ListSchedules(pb.ListSchedulesRequest(parent=p.units["a"])),
         lead_b.GetLeaveRequest(pb.GetLeaveRequestRequest(name=leave.name)),
         lead_b.GetLeaveRequest(pb.GetLeaveRequestRequest(name=missing_leave)),
         lead_b.ApproveLeaveRequest(pb.ApproveLeaveRequestRequest(name=leave.name)),
         lead_b.GenerateSchedule(
-            pb.GenerateScheduleRequest(parent=p.units["a"], start_date=_day(7), days=7, queues=[f"queues/{uuid.uuid4()}"])
+            pb.GenerateScheduleRequest(
+                parent=p.units["a"], start_date=_day(7), days=7, queues=[f"queues/{uuid.uuid4()}"]
+            )
         ),
         lead_b.ListDailyAdherence(
             pb.ListDailyAdherenceRequest(parent=p.people["ana"], start_date=_day(-1), end_date=_day(0))
@@ -371,9 +421,14 @@ async def test_attendance_from_agent_states_counts_once(platform: Platform) -> N
     connection = await nats.connect(p.nats_url)
     try:
         late = s.AgentStatesReportedEvent(
-            changes=[_change(p.people["ana"], at(17), s.AGENT_STATE_ON_CONTACT), _change(p.people["ana"], at(17, 20), s.AGENT_STATE_OFFLINE)]
+            changes=[
+                _change(p.people["ana"], at(17), s.AGENT_STATE_ON_CONTACT),
+                _change(p.people["ana"], at(17, 20), s.AGENT_STATE_OFFLINE),
+            ]
         )
-        event = build_event(source="telephony", event_type=AGENT_STATES_SUBJECT, entity=p.people["ana"], payload=late)
+        event = build_event(
+            source="telephony", event_type=AGENT_STATES_SUBJECT, entity=p.people["ana"], payload=late
+        )
         js = connection.jetstream()
         for _ in range(2):  # sent twice, as an at-least-once adapter may
             await js.publish(AGENT_STATES_SUBJECT, event.envelope, stream=STREAM)

@@ -91,7 +91,9 @@ def to_message(event: SchedulingEvent) -> tuple[str, str, Message]:
                     employee=f"{w.EMPLOYEES}/{lr.employee_id}",
                     leave_type=lr.leave_type,
                     paid=lr.paid,
-                    days=[events_pb2.LeaveDay(date=date_to_proto(d), minutes=mins) for d, mins in lr.day_minutes],
+                    days=[
+                        events_pb2.LeaveDay(date=date_to_proto(d), minutes=mins) for d, mins in lr.day_minutes
+                    ],
                 ),
             )
         case LeaveCancelled(request=lr):
@@ -99,7 +101,9 @@ def to_message(event: SchedulingEvent) -> tuple[str, str, Message]:
             return (
                 LEAVE_CANCELLED,
                 name,
-                events_pb2.LeaveCancelledEvent(leave_request=name, employee=f"{w.EMPLOYEES}/{lr.employee_id}"),
+                events_pb2.LeaveCancelledEvent(
+                    leave_request=name, employee=f"{w.EMPLOYEES}/{lr.employee_id}"
+                ),
             )
         case AttendanceRecorded(figures=f, org_unit_id=unit, revision=revision):
             entity = f"{w.EMPLOYEES}/{f.employee_id}"

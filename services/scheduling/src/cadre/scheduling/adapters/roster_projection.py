@@ -60,18 +60,20 @@ def _contract(c: Any) -> str:
 
 
 def _skills(skills: Any) -> str:
-    return json.dumps(
-        [
-            [s.skill, s.level, _date(s.expire_date).isoformat() if _date(s.expire_date) else None]
-            for s in skills
-        ]
-    )
+    def expiry(s: Any) -> str | None:
+        day = _date(s.expire_date)
+        return day.isoformat() if day else None
+
+    return json.dumps([[s.skill, s.level, expiry(s)] for s in skills])
 
 
 def _availability(windows: Any) -> str:
     # google.type.DayOfWeek numbers Monday 1 … Sunday 7, like ISO weekdays.
     return json.dumps(
-        [[w.day, w.start.hours * 60 + w.start.minutes, (w.end.hours * 60 + w.end.minutes) or 1440] for w in windows]
+        [
+            [w.day, w.start.hours * 60 + w.start.minutes, (w.end.hours * 60 + w.end.minutes) or 1440]
+            for w in windows
+        ]
     )
 
 
@@ -81,7 +83,9 @@ def _upsert(connection: Connection, table: Table, values: dict[str, Any]) -> Non
     statement = dialect.insert(table).values(**values)
     key = [c.name for c in table.primary_key.columns]
     connection.execute(
-        statement.on_conflict_do_update(index_elements=key, set_={k: v for k, v in values.items() if k not in key})
+        statement.on_conflict_do_update(
+            index_elements=key, set_={k: v for k, v in values.items() if k not in key}
+        )
     )
 
 
@@ -117,9 +121,7 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
             },
         )
         start = _date(p.hire_date) or date.min
-        _upsert(
-            c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.org_unit)}
-        )
+        _upsert(c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.org_unit)})
     elif kind == "employee.updated":
         c.execute(
             update(people)
@@ -137,7 +139,9 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
         employee = _id(p.employee)
         start = _date(p.effective_date) or date.min
         # Later memberships recorded before this transfer (none in practice) give way to it.
-        c.execute(delete(memberships).where(memberships.c.employee_id == employee, memberships.c.from_date > start))
+        c.execute(
+            delete(memberships).where(memberships.c.employee_id == employee, memberships.c.from_date > start)
+        )
         _upsert(
             c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.to_org_unit)}
         )

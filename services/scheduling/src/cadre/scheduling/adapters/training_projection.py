@@ -24,7 +24,9 @@ SUBJECTS = ["cadre.training.v1.session.scheduled", "cadre.training.v1.session.ca
 def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
     c = unit.connection
     p: Any = payload
-    held = c.execute(select(func.max(training_blocks.c.version)).where(training_blocks.c.session == p.session)).scalar()
+    held = c.execute(
+        select(func.max(training_blocks.c.version)).where(training_blocks.c.session == p.session)
+    ).scalar()
     if held is not None and held > p.version:
         return
     c.execute(delete(training_blocks).where(training_blocks.c.session == p.session))

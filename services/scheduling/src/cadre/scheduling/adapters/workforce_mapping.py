@@ -49,7 +49,9 @@ def child(name: str, parent: str, collection: str, field: str) -> tuple[str, str
     """`{parent}/{id}/{collection}/{child}` → (id, child)."""
     parts = name.split("/")
     if len(parts) != 4 or parts[0] != parent or parts[2] != collection or not parts[1] or not parts[3]:
-        raise invalid_field(field, "MALFORMED_RESOURCE_NAME", f"must look like {parent}/{{id}}/{collection}/{{id}}")
+        raise invalid_field(
+            field, "MALFORMED_RESOURCE_NAME", f"must look like {parent}/{{id}}/{collection}/{{id}}"
+        )
     parse_name(f"{parent}/{parts[1]}", parent, field)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", parts[3]):
         raise invalid_field(field, "MALFORMED_RESOURCE_NAME", "the last part is not a valid id")
@@ -58,7 +60,10 @@ def child(name: str, parent: str, collection: str, field: str) -> tuple[str, str
 
 # ---------------------------------------------------------------- shift templates
 
-_BREAK_KINDS = {BreakKind.BREAK: shift_template_pb2.BREAK_KIND_BREAK, BreakKind.LUNCH: shift_template_pb2.BREAK_KIND_LUNCH}
+_BREAK_KINDS = {
+    BreakKind.BREAK: shift_template_pb2.BREAK_KIND_BREAK,
+    BreakKind.LUNCH: shift_template_pb2.BREAK_KIND_LUNCH,
+}
 _BREAK_KINDS_BACK = {v: k for k, v in _BREAK_KINDS.items()}
 
 
@@ -66,7 +71,9 @@ def template_name(org_unit_id: str, template_id: str) -> str:
     return f"{ORG_UNITS}/{org_unit_id}/shiftTemplates/{template_id}"
 
 
-def template_settings(t: shift_template_pb2.ShiftTemplate, prefix: str = "shift_template") -> TemplateSettings:
+def template_settings(
+    t: shift_template_pb2.ShiftTemplate, prefix: str = "shift_template"
+) -> TemplateSettings:
     violations = Violations()
     breaks = []
     for i, b in enumerate(t.breaks):
@@ -74,7 +81,9 @@ def template_settings(t: shift_template_pb2.ShiftTemplate, prefix: str = "shift_
         if kind is None:
             violations.add(f"{prefix}.breaks[{i}].kind", "BREAK_KIND_INVALID", "must be BREAK or LUNCH")
             kind = BreakKind.BREAK
-        breaks.append(BreakRule(kind, b.length_minutes, b.earliest_offset_minutes, b.latest_offset_minutes, b.paid))
+        breaks.append(
+            BreakRule(kind, b.length_minutes, b.earliest_offset_minutes, b.latest_offset_minutes, b.paid)
+        )
     violations.raise_if_any()
     return TemplateSettings(
         display_name=t.display_name,

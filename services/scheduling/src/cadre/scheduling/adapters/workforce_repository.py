@@ -3,6 +3,7 @@ They never commit: the unit of work does."""
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -44,7 +45,8 @@ def _template(row: Row) -> ShiftTemplate:
             start_step_minutes=row.start_step_minutes,
             length_minutes=row.length_minutes,
             breaks=tuple(
-                BreakRule(BreakKind(k), length, lo, hi, paid) for k, length, lo, hi, paid in json.loads(row.breaks)
+                BreakRule(BreakKind(k), length, lo, hi, paid)
+                for k, length, lo, hi, paid in json.loads(row.breaks)
             ),
             employment_types=tuple(json.loads(row.employment_types)),
         ),
@@ -62,7 +64,10 @@ def _template_values(t: ShiftTemplate) -> dict[str, Any]:
         "start_step_minutes": s.start_step_minutes,
         "length_minutes": s.length_minutes,
         "breaks": json.dumps(
-            [[b.kind.value, b.length_minutes, b.earliest_offset_minutes, b.latest_offset_minutes, b.paid] for b in s.breaks]
+            [
+                [b.kind.value, b.length_minutes, b.earliest_offset_minutes, b.latest_offset_minutes, b.paid]
+                for b in s.breaks
+            ]
         ),
         "employment_types": json.dumps(list(s.employment_types)),
         "version": t.version,
@@ -100,7 +105,11 @@ class SqlShiftTemplates:
         self._c.execute(delete(shift_templates).where(shift_templates.c.id == template_id))
 
     def list(self, org_unit_id: str, *, after: str | None, limit: int | None) -> list[ShiftTemplate]:
-        query = select(shift_templates).where(shift_templates.c.org_unit_id == org_unit_id).order_by(shift_templates.c.id)
+        query = (
+            select(shift_templates)
+            .where(shift_templates.c.org_unit_id == org_unit_id)
+            .order_by(shift_templates.c.id)
+        )
         if after:
             query = query.where(shift_templates.c.id > after)
         if limit is not None:
@@ -140,7 +149,9 @@ def shifts_from_json(data: bytes) -> tuple[Shift, ...]:
             template_id=t,
             start=_moment(start),
             end=_moment(end),
-            activities=tuple(Activity(ActivityKind(k), _moment(a), _moment(b), paid) for k, a, b, paid in acts),
+            activities=tuple(
+                Activity(ActivityKind(k), _moment(a), _moment(b), paid) for k, a, b, paid in acts
+            ),
             overtime=overtime,
         )
         for e, q, t, start, end, acts, overtime in json.loads(data)
@@ -244,7 +255,10 @@ class SqlSchedules:
         if after is not None:
             created, last = after
             query = query.where(
-                or_(schedules.c.created_at < created, and_(schedules.c.created_at == created, schedules.c.id < last))
+                or_(
+                    schedules.c.created_at < created,
+                    and_(schedules.c.created_at == created, schedules.c.id < last),
+                )
             )
         return [_schedule(r, with_shifts=False) for r in self._c.execute(query)]
 
@@ -255,8 +269,15 @@ class SqlSchedules:
 def _impact_json(impact: Sequence[Impact]) -> str:
     return json.dumps(
         [
-            [i.queue_id, i.start_time.isoformat(), i.required_agents, i.scheduled_agents,
-             i.service_level_with, i.service_level_without, i.target_service_level]
+            [
+                i.queue_id,
+                i.start_time.isoformat(),
+                i.required_agents,
+                i.scheduled_agents,
+                i.service_level_with,
+                i.service_level_without,
+                i.target_service_level,
+            ]
             for i in impact
         ]
     )
@@ -273,7 +294,8 @@ def _leave(row: Row) -> LeaveRequest:
         state=LeaveState(row.state),
         day_minutes=tuple((date.fromisoformat(d), m) for d, m in json.loads(row.day_minutes)),
         impact=tuple(
-            Impact(q, _moment(t), req, sch, w, wo, target) for q, t, req, sch, w, wo, target in json.loads(row.impact)
+            Impact(q, _moment(t), req, sch, w, wo, target)
+            for q, t, req, sch, w, wo, target in json.loads(row.impact)
         ),
         decided_by=row.decided_by,
         reason=row.reason,
@@ -338,7 +360,9 @@ class SqlLeave:
             query = query.where(leave_requests.c.id > after)
         return [_leave(r) for r in self._c.execute(query)]
 
-    def approved_between(self, employee_ids: Sequence[str], start: datetime, end: datetime) -> list[LeaveRequest]:
+    def approved_between(
+        self, employee_ids: Sequence[str], start: datetime, end: datetime
+    ) -> builtins.list[LeaveRequest]:
         rows = self._c.execute(
             select(leave_requests).where(
                 leave_requests.c.employee_id.in_(list(employee_ids)),
@@ -358,7 +382,9 @@ class SqlLeave:
         ).first()
         return (row.remaining_minutes, row.version) if row else None
 
-    def set_balance(self, employee_id: str, leave_type: str, remaining: int, *, previous_version: int | None) -> bool:
+    def set_balance(
+        self, employee_id: str, leave_type: str, remaining: int, *, previous_version: int | None
+    ) -> bool:
         if previous_version is None:
             self._c.execute(
                 insert(leave_balances).values(
@@ -385,7 +411,9 @@ class SqlTrainingBlocks:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def between(self, employee_ids: Sequence[str], start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    def between(
+        self, employee_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[tuple[str, datetime, datetime]]:
         rows = self._c.execute(
             select(training_blocks).where(
                 training_blocks.c.employee_id.in_(list(employee_ids)),
@@ -428,7 +456,11 @@ class SqlAttendance:
         ).first()
         rows = self._c.execute(
             select(agent_states)
-            .where(agent_states.c.employee_id == employee_id, agent_states.c.time >= start, agent_states.c.time < end)
+            .where(
+                agent_states.c.employee_id == employee_id,
+                agent_states.c.time >= start,
+                agent_states.c.time < end,
+            )
             .order_by(agent_states.c.time)
         ).all()
         found = ([before] if before else []) + list(rows)

@@ -20,7 +20,7 @@ from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.errors import Violations, invalid_field
 from cadre.chassis.idempotency import run_idempotent, validate_request_id
 from cadre.chassis.operations import OperationRunner, Progress
-from cadre.chassis.proto_dates import date_from_proto, date_to_proto
+from cadre.chassis.proto_dates import date_from_proto
 from cadre.chassis.resource_names import new_id, parse_name
 from cadre.scheduling.adapters import workforce_mapping as w
 from cadre.scheduling.adapters.workforce_unit import Authorities, SqlWorkforce
@@ -31,7 +31,6 @@ from cadre.scheduling.app import shift_templates as template_cases
 from cadre.scheduling.domain.attendance import AgentState, StateChange
 from cadre.scheduling.domain.rostering import problem as engine_problem
 from cadre.scheduling.v1 import (
-    adherence_pb2,
     leave_pb2,
     schedule_pb2,
     scheduling_service_pb2,
@@ -75,7 +74,9 @@ class WorkforceRpcs:
     async def _looking(self, query: Callable[[SqlWorkforce], T]) -> T:
         return await self._db.run(self._look, query)
 
-    async def _once(self, method: str, request: Any, response_type: type[M], work: Callable[[SqlWorkforce], M]) -> M:
+    async def _once(
+        self, method: str, request: Any, response_type: type[M], work: Callable[[SqlWorkforce], M]
+    ) -> M:
         if request.request_id:
             validate_request_id(request.request_id)
 
@@ -104,7 +105,9 @@ class WorkforceRpcs:
             request,
             shift_template_pb2.ShiftTemplate,
             lambda x: w.template_to_proto(
-                template_cases.create_template(x, org_unit_id=unit_id, template_id=new_id(), settings=settings, now=now)
+                template_cases.create_template(
+                    x, org_unit_id=unit_id, template_id=new_id(), settings=settings, now=now
+                )
             ),
         )
 
@@ -114,7 +117,9 @@ class WorkforceRpcs:
         unit_id, template_id = w.child(request.name, w.ORG_UNITS, "shiftTemplates", "name")
         now = self._clock()
         return await self._looking(
-            lambda x: w.template_to_proto(template_cases.get_template(x, org_unit_id=unit_id, template_id=template_id, now=now))
+            lambda x: w.template_to_proto(
+                template_cases.get_template(x, org_unit_id=unit_id, template_id=template_id, now=now)
+            )
         )
 
     async def ListShiftTemplates(
@@ -131,19 +136,28 @@ class WorkforceRpcs:
             )
         )
         page, token = paging.trim_page(list(found), limit, lambda t: (t.id,), filters)
-        return pb.ListShiftTemplatesResponse(shift_templates=[w.template_to_proto(t) for t in page], next_page_token=token)
+        return pb.ListShiftTemplatesResponse(
+            shift_templates=[w.template_to_proto(t) for t in page], next_page_token=token
+        )
 
     async def UpdateShiftTemplate(
         self, request: pb.UpdateShiftTemplateRequest, context: grpc.aio.ServicerContext
     ) -> shift_template_pb2.ShiftTemplate:
-        unit_id, template_id = w.child(request.shift_template.name, w.ORG_UNITS, "shiftTemplates", "shift_template.name")
+        unit_id, template_id = w.child(
+            request.shift_template.name, w.ORG_UNITS, "shiftTemplates", "shift_template.name"
+        )
         expected = w.version_from_etag(request.shift_template.etag, "shift_template.etag")
         changes = w.template_changes(request.shift_template, list(request.update_mask.paths))
         now = self._clock()
         return await self._writing(
             lambda x: w.template_to_proto(
                 template_cases.update_template(
-                    x, org_unit_id=unit_id, template_id=template_id, changes=changes, expected_version=expected, now=now
+                    x,
+                    org_unit_id=unit_id,
+                    template_id=template_id,
+                    changes=changes,
+                    expected_version=expected,
+                    now=now,
                 )
             )
         )
@@ -168,7 +182,11 @@ class WorkforceRpcs:
     ) -> operations_pb2.Operation:
         unit_id = _org_unit(request.parent, "parent")
         violations = Violations()
-        first_day = date_from_proto(request.start_date, "start_date", violations) if request.HasField("start_date") else None
+        first_day = (
+            date_from_proto(request.start_date, "start_date", violations)
+            if request.HasField("start_date")
+            else None
+        )
         queue_ids = []
         for i, name in enumerate(request.queues):
             try:
@@ -181,8 +199,14 @@ class WorkforceRpcs:
             if base_unit != unit_id:
                 violations.add("base_schedule", "OTHER_TEAM", "must be a schedule of parent")
         generation = schedule_cases.check_generation(
-            org_unit_id=unit_id, first_day=first_day, days=request.days, queue_ids=queue_ids,
-            budget=request.time_budget_seconds, seed=request.seed, base_schedule_id=base_id, violations=violations,
+            org_unit_id=unit_id,
+            first_day=first_day,
+            days=request.days,
+            queue_ids=queue_ids,
+            budget=request.time_budget_seconds,
+            seed=request.seed,
+            base_schedule_id=base_id,
+            violations=violations,
         )
         violations.raise_if_any()
         assert generation is not None
@@ -202,8 +226,12 @@ class WorkforceRpcs:
 
         operation = await self._db.run(
             lambda: run_idempotent(
-                self._db, method=f"{SERVICE}/GenerateSchedule", request=request, request_id=request.request_id,
-                response_type=operations_pb2.Operation, work=work,
+                self._db,
+                method=f"{SERVICE}/GenerateSchedule",
+                request=request,
+                request_id=request.request_id,
+                response_type=operations_pb2.Operation,
+                work=work,
             )
         )
         if created and created[-1] == operation.name:
@@ -233,7 +261,9 @@ class WorkforceRpcs:
             problem = self._look(lambda x: schedule_cases.build_problem(x, generation))
 
             def on_progress(p: engine_problem.Progress) -> None:
-                stage(f"searching ({p.phase})", 10 + int(85 * min(1.0, p.fraction)), p.objective, p.lower_bound)
+                stage(
+                    f"searching ({p.phase})", 10 + int(85 * min(1.0, p.fraction)), p.objective, p.lower_bound
+                )
 
             result = schedule_cases.solve(problem, generation, on_progress)
             stage("storing", 98, float(result.objective), float(result.lower_bound))
@@ -241,17 +271,27 @@ class WorkforceRpcs:
 
         def finish(unit: UnitOfWork, result: Any) -> schedule_pb2.Schedule:
             x = SqlWorkforce(unit.connection, self._authorities, unit)
-            base = x.schedules.get(generation.org_unit_id, generation.base_schedule_id) if generation.base_schedule_id else None
-            draft = schedule_cases.draft_from(generation, result, schedule_id=schedule_id, base=base, now=self._clock())
+            base = (
+                x.schedules.get(generation.org_unit_id, generation.base_schedule_id)
+                if generation.base_schedule_id
+                else None
+            )
+            draft = schedule_cases.draft_from(
+                generation, result, schedule_id=schedule_id, base=base, now=self._clock()
+            )
             return w.schedule_to_proto(schedule_cases.store_draft(x, draft))
 
         self._operations.run(operation, metadata, compute, finish)
 
-    async def GetSchedule(self, request: pb.GetScheduleRequest, context: grpc.aio.ServicerContext) -> schedule_pb2.Schedule:
+    async def GetSchedule(
+        self, request: pb.GetScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> schedule_pb2.Schedule:
         unit_id, schedule_id = w.child(request.name, w.ORG_UNITS, "schedules", "name")
         now = self._clock()
         return await self._looking(
-            lambda x: w.schedule_to_proto(schedule_cases.get_schedule(x, org_unit_id=unit_id, schedule_id=schedule_id, now=now))
+            lambda x: w.schedule_to_proto(
+                schedule_cases.get_schedule(x, org_unit_id=unit_id, schedule_id=schedule_id, now=now)
+            )
         )
 
     async def ListSchedules(
@@ -266,12 +306,18 @@ class WorkforceRpcs:
             try:
                 after = (datetime.fromisoformat(cursor.after[0]), cursor.after[1])
             except (ValueError, IndexError):
-                raise invalid_field("page_token", "PAGE_TOKEN_MALFORMED", "is not a token this API issued") from None
+                raise invalid_field(
+                    "page_token", "PAGE_TOKEN_MALFORMED", "is not a token this API issued"
+                ) from None
         now = self._clock()
         found = await self._looking(
-            lambda x: schedule_cases.list_schedules(x, org_unit_id=unit_id, after=after, limit=limit + 1, now=now)
+            lambda x: schedule_cases.list_schedules(
+                x, org_unit_id=unit_id, after=after, limit=limit + 1, now=now
+            )
         )
-        page, token = paging.trim_page(list(found), limit, lambda s: (s.created_at.isoformat(), s.id), filters)
+        page, token = paging.trim_page(
+            list(found), limit, lambda s: (s.created_at.isoformat(), s.id), filters
+        )
         return pb.ListSchedulesResponse(
             schedules=[w.schedule_to_proto(s, with_shifts=False) for s in page], next_page_token=token
         )
@@ -338,8 +384,14 @@ class WorkforceRpcs:
             leave_pb2.LeaveRequest,
             lambda x: w.leave_to_proto(
                 leave_cases.request_leave(
-                    x, employee_id=employee_id, request_id=new_id(), leave_type=r.leave_type,
-                    start=start, end=end, reason=r.reason, now=now,
+                    x,
+                    employee_id=employee_id,
+                    request_id=new_id(),
+                    leave_type=r.leave_type,
+                    start=start,
+                    end=end,
+                    reason=r.reason,
+                    now=now,
                 )
             ),
         )
@@ -350,7 +402,9 @@ class WorkforceRpcs:
         employee_id, request_id = w.child(request.name, w.EMPLOYEES, "leaveRequests", "name")
         now = self._clock()
         return await self._looking(
-            lambda x: w.leave_to_proto(leave_cases.get_leave(x, employee_id=employee_id, request_id=request_id, now=now))
+            lambda x: w.leave_to_proto(
+                leave_cases.get_leave(x, employee_id=employee_id, request_id=request_id, now=now)
+            )
         )
 
     async def ListLeaveRequests(
@@ -368,11 +422,18 @@ class WorkforceRpcs:
         now = self._clock()
         found = await self._looking(
             lambda x: leave_cases.list_leave(
-                x, employee_id=employee_id, state=state, after=cursor.after[0] if cursor else None, limit=limit + 1, now=now
+                x,
+                employee_id=employee_id,
+                state=state,
+                after=cursor.after[0] if cursor else None,
+                limit=limit + 1,
+                now=now,
             )
         )
         page, token = paging.trim_page(list(found), limit, lambda r: (r.id,), filters)
-        return pb.ListLeaveRequestsResponse(leave_requests=[w.leave_to_proto(r) for r in page], next_page_token=token)
+        return pb.ListLeaveRequestsResponse(
+            leave_requests=[w.leave_to_proto(r) for r in page], next_page_token=token
+        )
 
     async def _leave_verb(self, verb: str, request: Any, case: Callable[..., Any]) -> leave_pb2.LeaveRequest:
         employee_id, request_id = w.child(request.name, w.EMPLOYEES, "leaveRequests", "name")
@@ -411,8 +472,12 @@ class WorkforceRpcs:
         now = self._clock()
         remaining, version = await self._writing(
             lambda x: leave_cases.set_balance(
-                x, employee_id=employee_id, leave_type=leave_type, remaining=b.remaining_minutes,
-                expected_version=expected, now=now,
+                x,
+                employee_id=employee_id,
+                leave_type=leave_type,
+                remaining=b.remaining_minutes,
+                expected_version=expected,
+                now=now,
             )
         )
         return leave_pb2.LeaveBalance(name=b.name, remaining_minutes=remaining, etag=w.etag(version))
@@ -469,7 +534,9 @@ def state_changes(changes: Any, field: str) -> list[StateChange]:
         try:
             employee_id = parse_name(c.employee, w.EMPLOYEES, f"{field}[{i}].employee")
         except Exception:
-            violations.add(f"{field}[{i}].employee", "MALFORMED_RESOURCE_NAME", "must look like employees/{id}")
+            violations.add(
+                f"{field}[{i}].employee", "MALFORMED_RESOURCE_NAME", "must look like employees/{id}"
+            )
             continue
         if c.state not in AgentState._value2member_map_:
             violations.add(f"{field}[{i}].state", "STATE_INVALID", "must be a known agent state")
@@ -480,6 +547,3 @@ def state_changes(changes: Any, field: str) -> list[StateChange]:
         found.append(StateChange(employee_id, w.moment(c.time), AgentState(c.state)))
     violations.raise_if_any()
     return found
-
-
-__all__ = ["WorkforceRpcs", "adherence_pb2", "date_to_proto", "state_changes"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime
 
 from sqlalchemy import Connection
@@ -32,11 +31,12 @@ class Authorities:
 
     def __init__(self) -> None:
         self.local = LocalAuthority()
-        self._lock = threading.Lock()
 
 
 class SqlWorkforce:
-    def __init__(self, connection: Connection, authorities: Authorities, unit: UnitOfWork | None = None) -> None:
+    def __init__(
+        self, connection: Connection, authorities: Authorities, unit: UnitOfWork | None = None
+    ) -> None:
         self._c = connection
         self._authorities = authorities
         self._unit = unit
@@ -91,7 +91,9 @@ class SqlWorkforce:
             tuple(scopes),
         )
 
-    def decide(self, caller: Caller, *, action: Action, target_path: tuple[str, ...], amount: Amount, now: datetime) -> Decision:
+    def decide(
+        self, caller: Caller, *, action: Action, target_path: tuple[str, ...], amount: Amount, now: datetime
+    ) -> Decision:
         return self._authorities.local.snapshot(self._c).book.authorize(
             actor=caller.principal,
             action=action,
@@ -115,11 +117,23 @@ class SqlWorkforce:
         if not isinstance(event, AttendanceRecorded):  # payroll facts, not decisions: no audit row each
             unit.audit(action=event_type, entity=entity, before=None, after=event_mapping.audit_view(event))
 
-    def audit(self, *, action: str, entity: str, before: object, after: object, acting_under: str = "") -> None:
-        self._require_unit().audit(action=action, entity=entity, before=before, after=after, acting_under=acting_under)
+    def audit(
+        self, *, action: str, entity: str, before: object, after: object, acting_under: str = ""
+    ) -> None:
+        self._require_unit().audit(
+            action=action, entity=entity, before=before, after=after, acting_under=acting_under
+        )
 
     def record_use(
-        self, decision: Decision, *, caller: Caller, action: Action, target: str, amount: Amount, decision_name: str, now: datetime
+        self,
+        decision: Decision,
+        *,
+        caller: Caller,
+        action: Action,
+        target: str,
+        amount: Amount,
+        decision_name: str,
+        now: datetime,
     ) -> None:
         usage.record_use(
             self._require_unit(),

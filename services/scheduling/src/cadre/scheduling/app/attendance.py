@@ -35,14 +35,16 @@ def check_changes(changes: Sequence[StateChange], now: datetime) -> None:
     violations.raise_if_any()
 
 
-def record_states(w: Workforce, caller: Caller | None, changes: Sequence[StateChange], *, now: datetime) -> tuple[int, int]:
+def record_states(
+    w: Workforce, caller: Caller | None, changes: Sequence[StateChange], *, now: datetime
+) -> tuple[int, int]:
     """(new, already known). `caller` None: from the bus, trusted like a service."""
     check_changes(changes, now)
     by_person: dict[str, list[StateChange]] = defaultdict(list)
     for c in changes:
         by_person[c.employee_id].append(c)
     teams = {}
-    for i, employee_id in enumerate(sorted(by_person)):
+    for employee_id in sorted(by_person):
         team_id = w.team_id_of(employee_id, now.date())
         team = w.team(team_id) if team_id else None
         if caller is not None:
@@ -83,7 +85,9 @@ def refresh_day(w: Workforce, *, employee_id: str, day: date, now: datetime) -> 
     shifts = _day_shifts(w, team_id, employee_id, start, end) if team_id else []
     if not changes and not shifts:
         return None
-    figures = figures_for_day(employee_id=employee_id, day=day, time_zone=zone, changes=changes, shifts=shifts, now=now)
+    figures = figures_for_day(
+        employee_id=employee_id, day=day, time_zone=zone, changes=changes, shifts=shifts, now=now
+    )
     stored = w.attendance.day(employee_id, day)
     if stored is not None and stored[0] == figures:
         return figures
@@ -94,7 +98,9 @@ def refresh_day(w: Workforce, *, employee_id: str, day: date, now: datetime) -> 
     return figures
 
 
-def list_days(w: Workforce, *, employee_id: str, first: date, last: date, now: datetime) -> list[tuple[DayFigures, int]]:
+def list_days(
+    w: Workforce, *, employee_id: str, first: date, last: date, now: datetime
+) -> list[tuple[DayFigures, int]]:
     violations = Violations()
     if last < first:
         violations.add("end_date", "RANGE_EMPTY", "must not be before start_date")

@@ -42,7 +42,9 @@ def _impact(w: Workforce, request: LeaveRequest, team: Team) -> tuple[tuple[rule
     covers = all(any(s.covers(d) for s in published) for d, _ in request.day_minutes)
     shifts = [s for schedule in published for s in schedule.shifts]
     queue_ids = sorted({q for schedule in published for q in schedule.queue_ids})
-    requirements = [r for q in queue_ids if (r := latest_requirement(w, q, request.start_time, request.end_time))]
+    requirements = [
+        r for q in queue_ids if (r := latest_requirement(w, q, request.start_time, request.end_time))
+    ]
     impact = rules.staffing_impact(
         employee_id=request.employee_id,
         start=request.start_time,
@@ -60,7 +62,12 @@ def latest_requirement(w: Workforce, queue_id: str, start: datetime, end: dateti
         page = w.requirements.list(queue_id, after=after, limit=20)
         for summary in page:
             full = w.requirements.get(queue_id, summary.id)
-            if full and full.interval_starts and full.interval_starts[0] < end and start <= full.interval_starts[-1]:
+            if (
+                full
+                and full.interval_starts
+                and full.interval_starts[0] < end
+                and start <= full.interval_starts[-1]
+            ):
                 return full
         if len(page) < 20:
             return None
@@ -122,8 +129,17 @@ def request_leave(
     impact, covered = _impact(w, request, team)
     request = LeaveRequest(**{**request.__dict__, "impact": impact})
     w.leave.add(request)
-    w.audit(action=REQUESTED, entity=f"employees/{employee_id}/leaveRequests/{request_id}", before=None, after={
-        "leave_type": leave_type, "start": start.isoformat(), "end": end.isoformat(), "minutes": request.minutes})
+    w.audit(
+        action=REQUESTED,
+        entity=f"employees/{employee_id}/leaveRequests/{request_id}",
+        before=None,
+        after={
+            "leave_type": leave_type,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "minutes": request.minutes,
+        },
+    )
     balance = w.leave.balance(employee_id, leave_type)
     enough = balance is None or balance[0] >= request.minutes
     if rules.rule_allows(impact, schedule_covers=covered) and enough:
@@ -135,7 +151,9 @@ def request_leave(
     return request
 
 
-def _load(w: Workforce, caller: Caller, employee_id: str, request_id: str, now: datetime) -> tuple[LeaveRequest, Team]:
+def _load(
+    w: Workforce, caller: Caller, employee_id: str, request_id: str, now: datetime
+) -> tuple[LeaveRequest, Team]:
     team = _require_person_in_scope(w, caller, employee_id, now)
     request = w.leave.get(employee_id, request_id)
     if request is None:
@@ -148,7 +166,13 @@ def get_leave(w: Workforce, *, employee_id: str, request_id: str, now: datetime)
 
 
 def list_leave(
-    w: Workforce, *, employee_id: str | None, state: LeaveState | None, after: str | None, limit: int, now: datetime
+    w: Workforce,
+    *,
+    employee_id: str | None,
+    state: LeaveState | None,
+    after: str | None,
+    limit: int,
+    now: datetime,
 ) -> Sequence[LeaveRequest]:
     caller = w.caller(now)
     if employee_id is not None:
@@ -217,7 +241,12 @@ def reject_leave(
     rules.check_version(request, expected_version)
     rejected = rules.reject(request, by=caller.principal, now=now)
     _store(w, request, rejected)
-    w.audit(action=REJECTED, entity=f"employees/{employee_id}/leaveRequests/{request_id}", before=None, after={"by": caller.principal})
+    w.audit(
+        action=REJECTED,
+        entity=f"employees/{employee_id}/leaveRequests/{request_id}",
+        before=None,
+        after={"by": caller.principal},
+    )
     return rejected
 
 
@@ -241,7 +270,13 @@ def _require_balance_keeper(caller: Caller) -> None:
 
 
 def set_balance(
-    w: Workforce, *, employee_id: str, leave_type: str, remaining: int, expected_version: int | None, now: datetime
+    w: Workforce,
+    *,
+    employee_id: str,
+    leave_type: str,
+    remaining: int,
+    expected_version: int | None,
+    now: datetime,
 ) -> tuple[int, int]:
     caller = w.caller(now)
     _require_balance_keeper(caller)
@@ -250,7 +285,9 @@ def set_balance(
     stored = w.leave.balance(employee_id, leave_type)
     if expected_version is not None and (stored is None or stored[1] != expected_version):
         raise aborted("ETAG_MISMATCH", "etag: the balance changed since it was read; read it again")
-    if not w.leave.set_balance(employee_id, leave_type, remaining, previous_version=stored[1] if stored else None):
+    if not w.leave.set_balance(
+        employee_id, leave_type, remaining, previous_version=stored[1] if stored else None
+    ):
         raise aborted("ETAG_MISMATCH", "etag: the balance changed while this ran; retry")
     w.audit(
         action=BALANCE_SET,

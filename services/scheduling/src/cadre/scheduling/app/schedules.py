@@ -39,8 +39,15 @@ class GenerationRequest:
 
 
 def check_generation(
-    *, org_unit_id: str, first_day: date | None, days: int, queue_ids: Sequence[str], budget: int, seed: int,
-    base_schedule_id: str | None, violations: Violations,
+    *,
+    org_unit_id: str,
+    first_day: date | None,
+    days: int,
+    queue_ids: Sequence[str],
+    budget: int,
+    seed: int,
+    base_schedule_id: str | None,
+    violations: Violations,
 ) -> GenerationRequest | None:
     if base_schedule_id is None:
         if first_day is None:
@@ -54,7 +61,11 @@ def check_generation(
         elif len(queue_ids) > 10:
             violations.add("queues", "TOO_MANY", "at most 10 queues")
     elif first_day is not None or days or queue_ids:
-        violations.add("base_schedule", "CONFLICTING_FIELDS", "a re-optimization takes range and queues from the base schedule")
+        violations.add(
+            "base_schedule",
+            "CONFLICTING_FIELDS",
+            "a re-optimization takes range and queues from the base schedule",
+        )
     if not 0 <= budget <= MAX_BUDGET:
         violations.add("time_budget_seconds", "OUT_OF_RANGE", f"must be 0–{MAX_BUDGET}")
     if seed < 0:
@@ -62,11 +73,19 @@ def check_generation(
     if violations:
         return None
     return GenerationRequest(
-        org_unit_id, first_day or date.min, days, tuple(queue_ids), budget or DEFAULT_BUDGET, seed, base_schedule_id
+        org_unit_id,
+        first_day or date.min,
+        days,
+        tuple(queue_ids),
+        budget or DEFAULT_BUDGET,
+        seed,
+        base_schedule_id,
     )
 
 
-def _load_schedule(w: Workforce, caller: Caller, org_unit_id: str, schedule_id: str, field: str = "name") -> Schedule:
+def _load_schedule(
+    w: Workforce, caller: Caller, org_unit_id: str, schedule_id: str, field: str = "name"
+) -> Schedule:
     require_team_in_scope(w, caller, org_unit_id, field=field)
     schedule: Schedule | None = w.schedules.get(org_unit_id, schedule_id)
     if schedule is None:
@@ -81,10 +100,17 @@ def resolve_generation(w: Workforce, request: GenerationRequest, *, now: datetim
     if request.base_schedule_id is not None:
         base = _load_schedule(w, caller, request.org_unit_id, request.base_schedule_id, "base_schedule")
         if base.state is not ScheduleState.PUBLISHED:
-            raise failed_precondition("BASE_NOT_PUBLISHED", "base_schedule: only the published version is re-optimized")
+            raise failed_precondition(
+                "BASE_NOT_PUBLISHED", "base_schedule: only the published version is re-optimized"
+            )
         request = GenerationRequest(
-            request.org_unit_id, base.start_date, base.days, base.queue_ids, request.time_budget_seconds,
-            request.seed, base.id,
+            request.org_unit_id,
+            base.start_date,
+            base.days,
+            base.queue_ids,
+            request.time_budget_seconds,
+            request.seed,
+            base.id,
         )
     for i, queue_id in enumerate(request.queue_ids):
         if w.queues.get(queue_id) is None:
@@ -95,7 +121,9 @@ def resolve_generation(w: Workforce, request: GenerationRequest, *, now: datetim
 def _range(team_zone: str, first: date, days: int) -> tuple[datetime, datetime]:
     zone = ZoneInfo(team_zone)
     end = first + timedelta(days=days)
-    return datetime(first.year, first.month, first.day, tzinfo=zone), datetime(end.year, end.month, end.day, tzinfo=zone)
+    return datetime(first.year, first.month, first.day, tzinfo=zone), datetime(
+        end.year, end.month, end.day, tzinfo=zone
+    )
 
 
 def build_problem(w: Workforce, request: GenerationRequest) -> p.RosteringProblem:
@@ -113,7 +141,9 @@ def build_problem(w: Workforce, request: GenerationRequest) -> p.RosteringProble
         requirement = latest_requirement(w, queue.id, start, end)
         if requirement is None:
             raise failed_precondition(
-                "NO_REQUIREMENT", f"queues[{i}]: no staffing requirement covers the range; create one first", queue=queue.id
+                "NO_REQUIREMENT",
+                f"queues[{i}]: no staffing requirement covers the range; create one first",
+                queue=queue.id,
             )
         requirements.append(requirement)
     templates = w.templates.list(team.id, after=None, limit=None)
@@ -124,7 +154,8 @@ def build_problem(w: Workforce, request: GenerationRequest) -> p.RosteringProble
         bridge.Blocked(r.employee_id, r.start_time, r.end_time, p.BlockKind.LEAVE, f"leaveRequests/{r.id}")
         for r in w.leave.approved_between(ids, start, end)
     ] + [
-        bridge.Blocked(e, s, t, p.BlockKind.TRAINING, "training") for e, s, t in w.training.between(ids, start, end)
+        bridge.Blocked(e, s, t, p.BlockKind.TRAINING, "training")
+        for e, s, t in w.training.between(ids, start, end)
     ]
     week_before = request.first_day - timedelta(days=7)
     previous = [
@@ -164,7 +195,12 @@ def solve(
 
 
 def draft_from(
-    request: GenerationRequest, result: p.ScheduleResult, *, schedule_id: str, base: Schedule | None, now: datetime
+    request: GenerationRequest,
+    result: p.ScheduleResult,
+    *,
+    schedule_id: str,
+    base: Schedule | None,
+    now: datetime,
 ) -> Schedule:
     shifts = bridge.shifts_of(result)
     return Schedule(
@@ -218,7 +254,9 @@ def publish_schedule(
     draft = _load_schedule(w, caller, org_unit_id, schedule_id)
     team = w.team(org_unit_id)
     assert team is not None
-    decision = w.decide(caller, action=Action.PUBLISH_SCHEDULE, target_path=team.path, amount=Amount(), now=now)
+    decision = w.decide(
+        caller, action=Action.PUBLISH_SCHEDULE, target_path=team.path, amount=Amount(), now=now
+    )
     decision.require()
     earlier = w.schedules.published_overlapping(org_unit_id, draft.start_date, draft.end_date)
     publication = max((s.publication for s in earlier), default=0) + 1
@@ -233,8 +271,13 @@ def publish_schedule(
     name = f"orgUnits/{org_unit_id}/schedules/{schedule_id}"
     w.record(SchedulePublished(published, tuple(changed)))
     w.record_use(
-        decision, caller=caller, action=Action.PUBLISH_SCHEDULE, target=f"orgUnits/{org_unit_id}",
-        amount=Amount(), decision_name=name, now=now,
+        decision,
+        caller=caller,
+        action=Action.PUBLISH_SCHEDULE,
+        target=f"orgUnits/{org_unit_id}",
+        amount=Amount(),
+        decision_name=name,
+        now=now,
     )
     return published
 

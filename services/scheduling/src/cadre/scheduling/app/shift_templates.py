@@ -24,7 +24,11 @@ def require_team_in_scope(w: Workforce, caller: Caller, org_unit_id: str, *, fie
 
 
 def _view(t: ShiftTemplate) -> dict[str, object]:
-    return {"display_name": t.settings.display_name, "length_minutes": t.settings.length_minutes, "version": t.version}
+    return {
+        "display_name": t.settings.display_name,
+        "length_minutes": t.settings.length_minutes,
+        "version": t.version,
+    }
 
 
 def _entity(t: ShiftTemplate) -> str:
@@ -36,7 +40,9 @@ def create_template(
 ) -> ShiftTemplate:
     caller = w.caller(now)
     require_team_in_scope(w, caller, org_unit_id)
-    template = rules.new_template(template_id=template_id, org_unit_id=org_unit_id, settings=settings, now=now)
+    template = rules.new_template(
+        template_id=template_id, org_unit_id=org_unit_id, settings=settings, now=now
+    )
     w.templates.add(template)
     w.audit(action=CREATED, entity=_entity(template), before=None, after=_view(template))
     return template

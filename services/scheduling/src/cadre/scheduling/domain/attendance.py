@@ -29,7 +29,7 @@ class AgentState(enum.IntEnum):
     TRAINING = 6
 
 
-_MATCHES = {
+_MATCHES: dict[ActivityKind, set[AgentState]] = {
     ActivityKind.WORK: {AgentState.READY, AgentState.ON_CONTACT},
     ActivityKind.BREAK: {AgentState.BREAK},
     ActivityKind.LUNCH: {AgentState.LUNCH},

@@ -36,7 +36,9 @@ def interval_minutes(requirement: Requirement) -> int:
     return int((starts[1] - starts[0]).total_seconds() // 60) if len(starts) > 1 else 30
 
 
-def projected_service_level(requirement: Requirement, indices: Sequence[int], scheduled: Sequence[float]) -> list[float]:
+def projected_service_level(
+    requirement: Requirement, indices: Sequence[int], scheduled: Sequence[float]
+) -> list[float]:
     if not indices:
         return []
     s = requirement.staffing

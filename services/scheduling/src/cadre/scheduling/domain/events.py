@@ -45,5 +45,10 @@ class AttendanceRecorded:
 
 
 SchedulingEvent = (
-    ForecastPublished | RequirementPublished | SchedulePublished | LeaveApproved | LeaveCancelled | AttendanceRecorded
+    ForecastPublished
+    | RequirementPublished
+    | SchedulePublished
+    | LeaveApproved
+    | LeaveCancelled
+    | AttendanceRecorded
 )

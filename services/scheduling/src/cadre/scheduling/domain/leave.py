@@ -202,7 +202,12 @@ def charge(balance: int | None, request: LeaveRequest) -> int | None:
 
 
 def staffing_impact(
-    *, employee_id: str, start: datetime, end: datetime, shifts: Sequence[Shift], requirements: Sequence[Requirement]
+    *,
+    employee_id: str,
+    start: datetime,
+    end: datetime,
+    shifts: Sequence[Shift],
+    requirements: Sequence[Requirement],
 ) -> tuple[Impact, ...]:
     """Every interval in the leave where the published schedule has the person on a queue,
     with the projected service level as published and without them."""
@@ -211,11 +216,15 @@ def staffing_impact(
     for requirement in requirements:
         minutes = interval_minutes(requirement)
         step = timedelta(minutes=minutes)
+        starts_at = requirement.interval_starts
         indices = [
             i
             for i in indices_between(requirement, start, end)
-            if any(s.queue_id == requirement.queue_id and s.on_queue_throughout(t, t + step) for s in mine)
-            for t in (requirement.interval_starts[i],)
+            if any(
+                s.queue_id == requirement.queue_id
+                and s.on_queue_throughout(starts_at[i], starts_at[i] + step)
+                for s in mine
+            )
         ]
         if not indices:
             continue
@@ -234,7 +243,11 @@ def staffing_impact(
 def check_balance(leave_type: str, remaining: int) -> None:
     violations = Violations()
     if not _LEAVE_TYPE.fullmatch(leave_type):
-        violations.add("leave_balance.name", "LEAVE_TYPE_INVALID", "the leave type must be 1–40 lowercase letters, digits or _")
+        violations.add(
+            "leave_balance.name",
+            "LEAVE_TYPE_INVALID",
+            "the leave type must be 1–40 lowercase letters, digits or _",
+        )
     if not 0 <= remaining <= 366 * 24 * 60:
         violations.add("leave_balance.remaining_minutes", "OUT_OF_RANGE", "must be 0 to a year's minutes")
     violations.raise_if_any()

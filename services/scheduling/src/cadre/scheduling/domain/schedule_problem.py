@@ -24,6 +24,7 @@ from cadre.staffing.erlang import QueueTargets
 GRID_MINUTES = 15
 EMPLOYMENT_TYPES = {1: "FULL_TIME", 2: "PART_TIME", 3: "FLEXIBLE"}
 
+
 @dataclass(frozen=True)
 class Blocked:
     employee_id: str
@@ -45,7 +46,9 @@ def _contract(person: Person) -> p.Contract:
     return p.Contract(
         min_minutes_per_week=c.min_weekly_minutes,
         max_minutes_per_week=c.max_weekly_minutes or default.max_minutes_per_week,
-        max_working_days_per_week=7 - c.days_off_per_week if c.days_off_per_week else default.max_working_days_per_week,
+        max_working_days_per_week=7 - c.days_off_per_week
+        if c.days_off_per_week
+        else default.max_working_days_per_week,
         max_consecutive_days=c.max_consecutive_days or default.max_consecutive_days,
         min_rest_minutes=c.min_rest_minutes or default.min_rest_minutes,
     )
@@ -59,7 +62,9 @@ def _requirement_on_grid(horizon: p.Horizon, requirement: Requirement, queue: Qu
     required, volume, aht = [], [], []
     s = requirement.staffing
     for k in range(horizon.intervals):
-        moment = horizon.interval_start(k).astimezone(starts[0].tzinfo) if starts else horizon.interval_start(k)
+        moment = (
+            horizon.interval_start(k).astimezone(starts[0].tzinfo) if starts else horizon.interval_start(k)
+        )
         # The requirement interval holding this grid interval (its grid is aligned to `minutes`).
         offset = (moment - starts[0]) % step if starts else timedelta(0)
         j = index.get(moment - offset)
@@ -141,7 +146,9 @@ def build_problem(
         mine = [b for b in blocked if b.employee_id == person.id]
         previous = [s for s in previous_shifts if s.employee_id == person.id]
         windows = (
-            tuple(p.AvailabilityWindow(w.weekday - 1, w.start_minute, w.end_minute) for w in person.availability)
+            tuple(
+                p.AvailabilityWindow(w.weekday - 1, w.start_minute, w.end_minute) for w in person.availability
+            )
             if person.availability
             else None
         )
@@ -180,7 +187,10 @@ def shifts_of(result: p.ScheduleResult) -> tuple[Shift, ...]:
             end=a.end,
             activities=tuple(
                 Activity(
-                    ActivityKind.LUNCH if x.kind is p.ActivityKind.LUNCH else ActivityKind.BREAK, x.start, x.end, x.paid
+                    ActivityKind.LUNCH if x.kind is p.ActivityKind.LUNCH else ActivityKind.BREAK,
+                    x.start,
+                    x.end,
+                    x.paid,
                 )
                 for x in a.activities
             ),
@@ -208,23 +218,31 @@ def result_of(problem: p.RosteringProblem, shifts: Sequence[Shift]) -> p.Schedul
                 paid_minutes=int((s.end - s.start).total_seconds() // 60) - unpaid,
                 activities=tuple(
                     p.PlacedActivity(
-                        p.ActivityKind.LUNCH if a.kind is ActivityKind.LUNCH else p.ActivityKind.BREAK, a.start, a.end, a.paid
+                        p.ActivityKind.LUNCH if a.kind is ActivityKind.LUNCH else p.ActivityKind.BREAK,
+                        a.start,
+                        a.end,
+                        a.paid,
                     )
                     for a in s.activities
                 ),
             )
         )
     return p.ScheduleResult(
-        status=p.SolveStatus.FEASIBLE, method=p.Method.AUTO, assignments=tuple(assignments), coverage=(), objective=0, lower_bound=0
+        status=p.SolveStatus.FEASIBLE,
+        method=p.Method.AUTO,
+        assignments=tuple(assignments),
+        coverage=(),
+        objective=0,
+        lower_bound=0,
     )
 
 
 def unmet_rules(result: p.ScheduleResult, *, limit: int = 200) -> tuple[str, ...]:
     """What could not be met, named: rule breaches first, then the intervals left short."""
-    found = [
-        f"{b.rule.value}: employees/{b.employee_id}{f' week of {b.week_start}' if b.week_start else ''}: {b.detail}"
-        for b in result.breaches
-    ]
+    found = []
+    for b in result.breaches:
+        week = f" week of {b.week_start}" if b.week_start else ""
+        found.append(f"{b.rule.value}: employees/{b.employee_id}{week}: {b.detail}")
     found.extend(
         f"UNDER_COVERAGE: queues/{s.queue_id} at {s.start.isoformat()}: {s.scheduled} of {s.required}"
         for s in result.short_intervals

@@ -87,18 +87,26 @@ def check_settings(s: TemplateSettings, prefix: str = "shift_template") -> None:
         if not 5 <= b.length_minutes <= 120:
             v.add(f"{field}.length_minutes", "OUT_OF_RANGE", "must be 5–120")
         if b.earliest_offset_minutes < 0 or b.latest_offset_minutes < b.earliest_offset_minutes:
-            v.add(f"{field}.latest_offset_minutes", "OUT_OF_RANGE", "must not be before earliest_offset_minutes")
+            v.add(
+                f"{field}.latest_offset_minutes", "OUT_OF_RANGE", "must not be before earliest_offset_minutes"
+            )
         elif b.latest_offset_minutes + b.length_minutes > s.length_minutes:
             v.add(f"{field}.latest_offset_minutes", "OUTSIDE_SHIFT", "the break would end after the shift")
     if lunches > 1:
         v.add(f"{prefix}.breaks", "TOO_MANY_LUNCHES", "at most one lunch per shift")
     for i, kind in enumerate(s.employment_types):
         if kind not in (1, 2, 3):
-            v.add(f"{prefix}.employment_types[{i}]", "EMPLOYMENT_TYPE_INVALID", "must be a known employment type")
+            v.add(
+                f"{prefix}.employment_types[{i}]",
+                "EMPLOYMENT_TYPE_INVALID",
+                "must be a known employment type",
+            )
     v.raise_if_any()
 
 
-def new_template(*, template_id: str, org_unit_id: str, settings: TemplateSettings, now: datetime) -> ShiftTemplate:
+def new_template(
+    *, template_id: str, org_unit_id: str, settings: TemplateSettings, now: datetime
+) -> ShiftTemplate:
     check_settings(settings)
     return ShiftTemplate(template_id, org_unit_id, settings, now, 1)
 
