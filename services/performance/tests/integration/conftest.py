@@ -61,6 +61,24 @@ class World:
     sent: list[tuple[str, PendingEvent]] = field(default_factory=list)
     _paths: dict[str, list[str]] = field(default_factory=dict)
 
+    def rules(self) -> pay_pb2.PayRules:
+        """8,700 CNY a month over 174 h (50 CNY/h); overtime 150/200/300%; 9 March a statutory
+        holiday; 100 CNY per MINOR error; minimum wage 2,490 CNY."""
+        return pay_pb2.PayRules(
+            site="shenzhen",
+            effective_date=d(date(2026, 1, 1)),
+            currency_code="CNY",
+            base_kind=pay_pb2.PayRules.BASE_KIND_MONTHLY,
+            base_amount_minor=870_000,
+            standard_monthly_hours="174",
+            statutory_holidays=[d(date(2026, 3, 9))],
+            bonus_tiers=[pay_pb2.BonusTier(name="GOLD", min_score="90", amount_minor=100_000)],
+            deduction_per_error_minor={"MINOR": 10_000, "MAJOR": 50_000},
+            deduction_cap_ratio="0.20",
+            minimum_wage_minor=249_000,
+            training_hourly_rate_minor=3_000,
+        )
+
     def as_(self, who: str = "admin") -> performance_service_pb2_grpc.PerformanceServiceStub:
         return performance_service_pb2_grpc.PerformanceServiceStub(self._channel(who))
 

@@ -32,25 +32,6 @@ MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 APRIL = (date(2026, 4, 1), date(2026, 4, 30))
 
 
-def shenzhen_rules() -> PayRules:
-    """8,700 CNY a month over 174 h (50 CNY/h); overtime 150/200/300%; 9 March a statutory
-    holiday; 100 CNY per MINOR error; minimum wage 2,490 CNY."""
-    return PayRules(
-        site="shenzhen",
-        effective_date=d(date(2026, 1, 1)),
-        currency_code="CNY",
-        base_kind=PayRules.BASE_KIND_MONTHLY,
-        base_amount_minor=870_000,
-        standard_monthly_hours="174",
-        statutory_holidays=[d(date(2026, 3, 9))],
-        bonus_tiers=[pay_pb2.BonusTier(name="GOLD", min_score="90", amount_minor=100_000)],
-        deduction_per_error_minor={"MINOR": 10_000, "MAJOR": 50_000},
-        deduction_cap_ratio="0.20",
-        minimum_wage_minor=249_000,
-        training_hourly_rate_minor=3_000,
-    )
-
-
 async def expect(code: grpc.StatusCode, reason: str, call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
@@ -71,7 +52,7 @@ async def period(world: World, span: tuple[date, date]) -> str:
 async def march_facts(world: World) -> None:
     """Ann: overtime on a work day, a rest day and the holiday, a short day, two MINOR errors;
     moves to team 2 on 16 March. Bob leaves after 20 March."""
-    await world.as_().CreatePayRules(pb.CreatePayRulesRequest(pay_rules=shenzhen_rules()))
+    await world.as_().CreatePayRules(pb.CreatePayRulesRequest(pay_rules=world.rules()))
     ann = f"employees/{world.people['ann']}"
     await world.attendance("ann", date(2026, 3, 2), scheduled=480, worked=540, overtime=60)
     await world.attendance("ann", date(2026, 3, 3), scheduled=480, worked=420)
@@ -173,7 +154,7 @@ async def test_a_period_from_facts_to_export(world: World) -> None:
     await expect(
         grpc.StatusCode.PERMISSION_DENIED,
         "PAYROLL_ADMINISTRATION_ONLY",
-        world.as_("max").CreatePayRules(pb.CreatePayRulesRequest(pay_rules=shenzhen_rules())),
+        world.as_("max").CreatePayRules(pb.CreatePayRulesRequest(pay_rules=world.rules())),
     )
     listed = await world.as_("max").ListStatements(pb.ListStatementsRequest(parent=march))
     assert {s.employee for s in listed.statements} == {

@@ -221,7 +221,12 @@ def insert_new(connection: Connection, rows: dict[Table, list[dict[str, Any]]]) 
         if not batch:
             continue
         statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["fact_id"])
-        stored = connection.execute(statement, batch).rowcount
+        if dialect is sqlite:
+            # sqlite3's executemany reports the rows it changed; a skipped conflict changes none.
+            stored = connection.execute(statement, batch).rowcount
+        else:
+            # psycopg's executemany reports no row count: the rows inserted come back instead.
+            stored = len(connection.execute(statement.returning(table.c.fact_id), batch).all())
         accepted += stored
         duplicates += len(batch) - stored
     return accepted, duplicates

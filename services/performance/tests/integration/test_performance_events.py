@@ -1,0 +1,199 @@
+"""KPIs and statements from events: the org view from roster's transfers, facts from the
+fact stream, training time from training — and replaying every event gives the same pay."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from google.type import date_pb2
+
+from cadre.chassis.grpc_errors import error_info
+from cadre.performance.v1 import events_pb2, facts_pb2, pay_pb2
+from cadre.performance.v1 import performance_service_pb2 as pb
+from cadre.training.v1 import events_pb2 as training_events
+
+World = Any  # the `world` fixture of this folder's conftest
+MARCH = (date(2026, 3, 1), date(2026, 3, 31))
+
+
+def d(value: date) -> date_pb2.Date:
+    return date_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def contacts(
+    employee: str, day: date, *, handled: int, missed: int, prefix: str
+) -> list[facts_pb2.ContactRecord]:
+    records = []
+    for i in range(handled + missed):
+        record = facts_pb2.ContactRecord(
+            fact_id=f"{prefix}-{day.isoformat()}-{i}",
+            employee=employee,
+            queue="billing",
+            handle_seconds=240 if i < handled else 0,
+            outcome=facts_pb2.ContactRecord.OUTCOME_HANDLED
+            if i < handled
+            else facts_pb2.ContactRecord.OUTCOME_MISSED,
+        )
+        record.start_time.FromDatetime(
+            datetime(day.year, day.month, day.day, 10, tzinfo=UTC) + timedelta(minutes=i)
+        )
+        records.append(record)
+    return records
+
+
+def scorecard() -> pay_pb2.Scorecard:
+    return pay_pb2.Scorecard(
+        metrics=[
+            pay_pb2.Metric(
+                code="ANSWER_RATE",
+                numerator="answered",
+                denominator="offered",
+                direction=pay_pb2.Metric.DIRECTION_HIGHER_IS_BETTER,
+                target="90",
+                floor="50",
+                ceiling="100",
+                weight="1",
+                scale="100",
+            ),
+        ]
+    )
+
+
+async def test_kpis_follow_the_team_on_the_facts_date(world: World) -> None:
+    admin = world.as_()
+    ann = f"employees/{world.people['ann']}"
+    await world.transfer("ann", "t1", "t2", date(2026, 3, 16))
+    batch = facts_pb2.FactBatch(
+        contact_records=contacts(ann, date(2026, 3, 10), handled=9, missed=1, prefix="a")
+        + contacts(ann, date(2026, 3, 20), handled=15, missed=15, prefix="a")
+    )
+    # Published by a contact-center platform on the fact stream, not called in.
+    await world.publish(
+        "ccp", "cadre.facts.v1.batch.published", "batches/1", events_pb2.FactBatchPublishedEvent(facts=batch)
+    )
+    await world.settle()
+    await admin.CreateScorecard(
+        pb.CreateScorecardRequest(parent=f"orgUnits/{world.units['center']}", scorecard=scorecard())
+    )
+
+    async def kpis(subject: str) -> pb.KpiReport:
+        return await admin.ComputeKpis(
+            pb.ComputeKpisRequest(subject=subject, start_date=d(MARCH[0]), end_date=d(MARCH[1]))
+        )
+
+    team1 = await kpis(f"orgUnits/{world.units['t1']}")
+    team2 = await kpis(f"orgUnits/{world.units['t2']}")
+    dept = await kpis(f"orgUnits/{world.units['dept']}")
+    assert team1.measures["offered"] == "10" and team2.measures["offered"] == "30"
+    assert team1.metrics[0].value == "90.0000" and team2.metrics[0].value == "50.0000"
+    # The department pools 24 answered of 40 offered: 60%, not the teams' average of 70%.
+    assert dept.metrics[0].value == "60.0000"
+    # Every level uses the center's scorecard, inherited, and says which version.
+    assert {r.scorecard for r in (team1, team2, dept)} == {f"orgUnits/{world.units['center']}/scorecards/1"}
+    assert dept.score == "20.00"  # 60% is 20 points between the floor of 50% and the ceiling of 100%
+
+    # A leader asks for KPIs of a team they do not lead.
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await world.as_("lea").ComputeKpis(
+            pb.ComputeKpisRequest(
+                subject=f"orgUnits/{world.units['t2']}", start_date=d(MARCH[0]), end_date=d(MARCH[1])
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_info(caught.value)[0].reason == "OUT_OF_SCOPE"  # type: ignore[union-attr]
+
+
+async def statement_lines(world: World, period: str, key: str) -> list[tuple[Any, ...]]:
+    statement = await world.as_().GetStatement(
+        pb.GetStatementRequest(name=f"{period}/statements/{world.people[key]}")
+    )
+    return [
+        (line.kind, line.detail, line.quantity, line.rate, line.amount_minor, tuple(line.fact_ids))
+        for line in statement.lines
+    ]
+
+
+async def test_events_replayed_twice_give_identical_statements(world: World) -> None:
+    admin = world.as_()
+    await admin.CreatePayRules(pb.CreatePayRulesRequest(pay_rules=world.rules()))
+    card = scorecard()
+    await admin.CreateScorecard(
+        pb.CreateScorecardRequest(parent=f"orgUnits/{world.units['center']}", scorecard=card)
+    )
+    ann, bob = (f"employees/{world.people[k]}" for k in ("ann", "bob"))
+    # Ann answers everything (score 100: GOLD), Bob misses a lot.
+    await world.publish(
+        "ccp",
+        "cadre.facts.v1.batch.published",
+        "batches/1",
+        events_pb2.FactBatchPublishedEvent(
+            facts=facts_pb2.FactBatch(
+                contact_records=contacts(ann, date(2026, 3, 5), handled=20, missed=0, prefix="ra")
+                + contacts(bob, date(2026, 3, 5), handled=5, missed=5, prefix="rb"),
+                errors=[
+                    facts_pb2.ErrorRecord(
+                        fact_id="e-1", employee=bob, date=d(date(2026, 3, 6)), error_class="MAJOR"
+                    )
+                ],
+            )
+        ),
+    )
+    await world.attendance("ann", date(2026, 3, 2), scheduled=480, worked=600, overtime=120)
+    await world.attendance("ann", date(2026, 3, 2), scheduled=480, worked=540, overtime=60, revision=2)
+    await world.attendance("bob", date(2026, 3, 7), scheduled=0, worked=90, overtime=90, rest_day=True)
+    await world.publish(
+        "training",
+        "cadre.training.v1.training_time.recorded",
+        ann,
+        training_events.TrainingTimeRecordedEvent(
+            employee=ann,
+            session="courses/1/sessions/2",
+            work_date=d(date(2026, 3, 11)),
+            minutes=90,
+            paid=True,
+        ),
+    )
+    await world.settle()
+    period = (
+        await admin.CreatePayPeriod(
+            pb.CreatePayPeriodRequest(
+                pay_period=pay_pb2.PayPeriod(site="shenzhen", start_date=d(MARCH[0]), end_date=d(MARCH[1]))
+            )
+        )
+    ).name
+    first = await world.calculate(period)
+    before = {k: await statement_lines(world, period, k) for k in ("ann", "bob")}
+    kinds = {line[1] for line in before["ann"]}
+    assert (
+        "WORK_DAY" in kinds
+        and "TRAINING" in kinds
+        and any(line[1].startswith("GOLD") for line in before["ann"])
+    )
+    overtime = next(line for line in before["ann"] if line[1] == "WORK_DAY")
+    assert overtime[2] == "1"  # the second recording of 2 March (60 minutes) replaced the first
+    training = next(line for line in before["ann"] if line[1] == "TRAINING")
+    assert training[4] == 4_500  # 1.5 h × 30 CNY
+
+    # Every event again: the same envelopes (inbox), and the facts once more under a new event id.
+    for _, event in list(world.sent):
+        await world.republish(event)
+    await world.publish(
+        "ccp",
+        "cadre.facts.v1.batch.published",
+        "batches/1-again",
+        events_pb2.FactBatchPublishedEvent(
+            facts=facts_pb2.FactBatch(
+                contact_records=contacts(ann, date(2026, 3, 5), handled=20, missed=0, prefix="ra")
+            )
+        ),
+    )
+    # And an older recording of a day arriving late changes nothing.
+    await world.attendance("ann", date(2026, 3, 2), scheduled=480, worked=600, overtime=120, revision=1)
+    await world.settle()
+    second = await world.calculate(period)
+    after = {k: await statement_lines(world, period, k) for k in ("ann", "bob")}
+    assert after == before
+    assert second.total_minor == first.total_minor and second.revision == first.revision + 1
