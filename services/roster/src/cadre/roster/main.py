@@ -9,6 +9,7 @@ from pathlib import Path
 from cadre.authority import usage
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import load_settings
+from cadre.roster.adapters import certifications
 from cadre.roster.adapters.grants_used import record_reported_use
 from cadre.roster.adapters.grpc_servicer import SERVICE, RosterServicer
 from cadre.roster.adapters.repository import SqlEmployees, SqlRosterUnit, SqlTransfers
@@ -47,6 +48,14 @@ def build(settings: RosterSettings) -> ServiceHost:
             handler=record_reported_use,
             required=False,
         )
+    # Certifications become skills; training may start later than roster (or not be deployed).
+    host.add_consumer(
+        name="roster-training-certifications",
+        stream="CADRE_TRAINING",
+        subjects=certifications.SUBJECTS,
+        handler=certifications.apply,
+        required=False,
+    )
     host.add_periodic("due-changes", settings.transfer_check_seconds, put_due_changes_into_effect)
     return host
 
