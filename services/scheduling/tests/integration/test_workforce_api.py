@@ -9,15 +9,18 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import nats
 import pytest
+from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import field_mask_pb2, timestamp_pb2
-from google.type import date_pb2
+from google.type import date_pb2, timeofday_pb2
+from sqlalchemy import create_engine
 
 from cadre.chassis.events import build_event, parse_envelope, unpack_payload
 from cadre.chassis.grpc_errors import error_info
@@ -35,7 +38,10 @@ from cadre.scheduling.settings import SchedulingSettings
 from cadre.scheduling.v1 import (
     adherence_pb2,
     events_pb2,
+    forecast_pb2,
     leave_pb2,
+    queue_pb2,
+    schedule_pb2,
     scheduling_service_pb2,
     scheduling_service_pb2_grpc,
     shift_template_pb2,
@@ -174,6 +180,10 @@ async def platform(
             ("hr", "b", Employee.ROLE_HR_SPECIALIST),
             ("ana", "a", Employee.ROLE_AGENT),
             ("ben", "a", Employee.ROLE_AGENT),
+            ("cai", "a", Employee.ROLE_AGENT),
+            ("dan", "a", Employee.ROLE_AGENT),
+            ("eva", "a", Employee.ROLE_AGENT),
+            ("fay", "a", Employee.ROLE_AGENT),
             ("bea", "b", Employee.ROLE_AGENT),
         ):
             p.people[key] = (
@@ -184,7 +194,10 @@ async def platform(
                             org_unit=p.units[team],
                             role=role,
                             employment_type=Employee.EMPLOYMENT_TYPE_FULL_TIME,
-                            hire_date=_day(-100),
+                            hire_date=date_pb2.Date(year=2026, month=7, day=1),
+                            skills=[employee_pb2.Skill(skill="billing", level=3)]
+                            if role == Employee.ROLE_AGENT
+                            else [],
                             contract=employee_pb2.Contract(
                                 min_weekly_minutes=0,
                                 max_weekly_minutes=2400,
@@ -215,8 +228,8 @@ async def platform(
                     )
                 )
             )
-        # 4 units, 6 hires and 3 grants at least.
-        await _caught_up(nats_server.url, "CADRE_ROSTER", "scheduling-roster", at_least=13)
+        # 4 units, 10 hires and 3 grants at least.
+        await _caught_up(nats_server.url, "CADRE_ROSTER", "scheduling-roster", at_least=17)
         try:
             yield p
         finally:
@@ -390,8 +403,6 @@ def _change(employee: str, moment: datetime, state: int) -> adherence_pb2.AgentS
 async def test_attendance_from_agent_states_counts_once(platform: Platform) -> None:
     p = platform
     admin = p.scheduling()
-    from zoneinfo import ZoneInfo
-
     day = datetime.now(UTC).date() - timedelta(days=2)
     local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(TZ))
     at = lambda hours, minutes=0: local + timedelta(hours=hours, minutes=minutes)  # noqa: E731
@@ -442,3 +453,222 @@ async def test_attendance_from_agent_states_counts_once(platform: Platform) -> N
     (figures,) = (await admin.ListDailyAdherence(when)).days
     assert (figures.worked_minutes, figures.revision) == (530, 2)
     assert len(await _published(p.nats_url, "cadre.scheduling.v1.attendance.recorded")) == 2
+
+
+# ---------------------------------------------------------------- schedules (the rostering engine)
+
+ENGINE_READY = hasattr(
+    __import__("cadre.scheduling.domain.rostering", fromlist=["generate_schedule"]), "generate_schedule"
+)
+needs_engine = pytest.mark.skipif(
+    not ENGINE_READY, reason="the rostering engine's generate_schedule is not in yet"
+)
+WEEK_START = date(2026, 9, 7)  # a Monday; the forecast starts the day after five weeks of history
+
+
+async def _operation(p: Platform, name: str, timeout: float = 90.0) -> operations_pb2.Operation:
+    channel = testing.channel(p.scheduling_address)
+    p.channels.append(channel)
+    stub = operations_pb2_grpc.OperationsStub(channel)
+    deadline = time.monotonic() + timeout
+    while True:
+        operation = await stub.GetOperation(operations_pb2.GetOperationRequest(name=name))
+        if operation.done:
+            return operation
+        assert time.monotonic() < deadline, f"{name} not done in {timeout}s"
+        await asyncio.sleep(0.2)
+
+
+async def _billing_queue_with_requirement(p: Platform) -> str:
+    admin = p.scheduling()
+    queue = await admin.CreateQueue(
+        pb.CreateQueueRequest(
+            queue=queue_pb2.Queue(
+                display_name="Billing",
+                service_level=queue_pb2.ServiceLevelTarget(fraction=0.8, answer_seconds=20),
+                shrinkage=0.2,
+                interval_minutes=30,
+                time_zone=TZ,
+                opening_hours=[
+                    queue_pb2.OpeningHours(
+                        day=weekday,
+                        open=timeofday_pb2.TimeOfDay(hours=8),
+                        close=timeofday_pb2.TimeOfDay(hours=20),
+                    )
+                    for weekday in range(1, 8)
+                ],
+            )
+        )
+    )
+    start = datetime(2026, 8, 3, tzinfo=ZoneInfo(TZ))
+    records = [
+        queue_pb2.IntervalRecord(start_time=_ts(t), offered=5, handled=5, abandoned=0, aht_seconds=300)
+        for i in range(35 * 48)
+        if 8 <= (t := start + timedelta(minutes=30 * i)).hour < 20
+    ]
+    await admin.ImportIntervalRecords(pb.ImportIntervalRecordsRequest(parent=queue.name, records=records))
+    started = await admin.GenerateForecast(pb.GenerateForecastRequest(parent=queue.name, days=7))
+    done = await _operation(p, started.name)
+    assert not done.HasField("error"), done.error
+    forecast = forecast_pb2.Forecast()
+    done.response.Unpack(forecast)
+    assert (forecast.start_date.month, forecast.start_date.day) == (WEEK_START.month, WEEK_START.day)
+    await admin.CreateRequirement(pb.CreateRequirementRequest(parent=queue.name, forecast=forecast.name))
+    return queue.name
+
+
+async def _day_template(p: Platform) -> None:
+    await p.scheduling("lead_a").CreateShiftTemplate(
+        pb.CreateShiftTemplateRequest(
+            parent=p.units["a"],
+            shift_template=shift_template_pb2.ShiftTemplate(
+                display_name="Day",
+                earliest_start_minute=8 * 60,
+                latest_start_minute=11 * 60 + 30,
+                start_step_minutes=30,
+                length_minutes=8 * 60 + 30,
+                breaks=[
+                    shift_template_pb2.BreakRule(
+                        kind=shift_template_pb2.BREAK_KIND_LUNCH,
+                        length_minutes=30,
+                        earliest_offset_minutes=180,
+                        latest_offset_minutes=300,
+                        paid=False,
+                    )
+                ],
+            ),
+        )
+    )
+
+
+async def _generate(p: Platform, who: str, **fields: Any) -> schedule_pb2.Schedule:
+    started = await p.scheduling(who).GenerateSchedule(
+        pb.GenerateScheduleRequest(parent=p.units["a"], time_budget_seconds=5, seed=7, **fields)
+    )
+    done = await _operation(p, started.name)
+    assert not done.HasField("error"), done.error
+    schedule = schedule_pb2.Schedule()
+    done.response.Unpack(schedule)
+    return schedule
+
+
+def _engine_check(p: Platform, database_url: str, schedule: schedule_pb2.Schedule) -> list[Any]:
+    """The engine's independent validator on the stored schedule, against the problem as the
+    service sees it now (people, templates, requirement, leave, previous week)."""
+    from cadre.scheduling.adapters.workforce_unit import Authorities, SqlWorkforce
+    from cadre.scheduling.app import schedules as cases
+    from cadre.scheduling.domain import rostering
+    from cadre.scheduling.domain import schedule_problem as bridge
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            w = SqlWorkforce(connection, Authorities())
+            stored = w.schedules.get(p.units["a"].split("/")[1], schedule.name.rsplit("/", 1)[1])
+            request = cases.GenerationRequest(
+                stored.org_unit_id, stored.start_date, stored.days, stored.queue_ids, 5, 7, None
+            )
+            problem = cases.build_problem(w, request)
+            return list(rostering.validate(problem, bridge.result_of(problem, stored.shifts)))  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+def _assignments(schedule: schedule_pb2.Schedule) -> set[tuple[str, str, int]]:
+    return {(s.employee, s.queue, s.start_time.seconds) for s in schedule.shifts}
+
+
+@needs_engine
+async def test_generate_publish_and_reoptimize_after_a_sick_call(
+    platform: Platform, database_url: str
+) -> None:
+    p = platform
+    queue = await _billing_queue_with_requirement(p)
+    await _day_template(p)
+    week = date_pb2.Date(year=WEEK_START.year, month=WEEK_START.month, day=WEEK_START.day)
+    draft = await _generate(p, "lead_a", start_date=week, days=7, queues=[queue])
+    assert draft.state == schedule_pb2.Schedule.STATE_DRAFT and draft.shifts
+    assert draft.objective >= draft.objective_lower_bound
+    assert _engine_check(p, database_url, draft) == []
+    report = await p.scheduling("lead_a").GetCoverageReport(pb.GetCoverageReportRequest(schedule=draft.name))
+    assert len(report.intervals) == 7 * 24 and all(
+        0 <= i.projected_service_level <= 1 for i in report.intervals
+    )
+    assert max(i.scheduled for i in report.intervals) > 0
+
+    published = await p.scheduling("lead_a").PublishSchedule(pb.PublishScheduleRequest(name=draft.name))
+    assert published.state == schedule_pb2.Schedule.STATE_PUBLISHED and published.version == 1
+    (event,) = await _published(p.nats_url, "cadre.scheduling.v1.schedule.published")
+    assert event.schedule == draft.name and len(event.shifts) == len(draft.shifts)
+    assert sorted(event.changed_employees) == sorted({s.employee for s in draft.shifts})
+
+    # Ben calls in sick for a day he works: approved leave, then re-optimization.
+    ben = p.people["ben"]
+    sick_shift = next(s for s in draft.shifts if s.employee == ben)
+    sick_start = sick_shift.start_time.ToDatetime(tzinfo=UTC).astimezone(ZoneInfo(TZ))
+    day_start = sick_start.replace(hour=0, minute=0)
+    sick = await p.scheduling("ben").CreateLeaveRequest(
+        pb.CreateLeaveRequestRequest(
+            parent=ben,
+            leave_request=leave_pb2.LeaveRequest(
+                leave_type="sick", start_time=_ts(day_start), end_time=_ts(day_start + timedelta(days=1))
+            ),
+        )
+    )
+    assert sick.impact and all(i.service_level_without <= i.service_level_with for i in sick.impact)
+    if sick.state != leave_pb2.LeaveRequest.STATE_APPROVED:
+        await p.scheduling("lead_a").ApproveLeaveRequest(pb.ApproveLeaveRequestRequest(name=sick.name))
+    again = await _generate(p, "lead_a", base_schedule=published.name)
+    assert again.base_schedule == published.name
+    assert _engine_check(p, database_url, again) == []
+    removed = _assignments(draft) - _assignments(again)
+    added = _assignments(again) - _assignments(draft)
+    sick_day = day_start.date()
+
+    def local_day(seconds: int) -> date:
+        return datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(TZ)).date()
+
+    assert (ben, queue, sick_shift.start_time.seconds) in removed
+    # Only the sick day moves: Ben's shift goes, at most one colleague covers it.
+    assert {local_day(t) for _, _, t in removed | added} == {sick_day}
+    assert len(removed) <= 2 and len(added) <= 1
+    assert again.changed_assignments == len(removed) + len(added)
+
+    second = await p.scheduling("lead_a").PublishSchedule(pb.PublishScheduleRequest(name=again.name))
+    assert second.version == 2
+    events = await _published(p.nats_url, "cadre.scheduling.v1.schedule.published", at_least=2)
+    assert ben in events[1].changed_employees and len(events[1].changed_employees) <= 2
+    old = await p.scheduling("lead_a").GetSchedule(pb.GetScheduleRequest(name=published.name))
+    assert old.state == schedule_pb2.Schedule.STATE_SUPERSEDED
+
+
+async def test_generation_requests_are_checked_before_anything_runs(platform: Platform) -> None:
+    p = platform
+    missing = f"{p.units['a']}/schedules/{uuid.uuid4()}"
+    # Only who sees everything learns that something does not exist (as in roster).
+    with pytest.raises(grpc.aio.AioRpcError) as hidden:
+        await p.scheduling("lead_a").PublishSchedule(pb.PublishScheduleRequest(name=missing))
+    _expect(hidden.value, grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
+    with pytest.raises(grpc.aio.AioRpcError) as absent:
+        await p.scheduling().PublishSchedule(pb.PublishScheduleRequest(name=missing))
+    _expect(absent.value, grpc.StatusCode.NOT_FOUND, "SCHEDULE_NOT_FOUND")
+    with pytest.raises(grpc.aio.AioRpcError) as no_requirement:
+        await p.scheduling("lead_a").GenerateSchedule(
+            pb.GenerateScheduleRequest(
+                parent=p.units["a"], start_date=_day(7), days=7, queues=[f"queues/{uuid.uuid4()}"]
+            )
+        )
+    _expect(no_requirement.value, grpc.StatusCode.FAILED_PRECONDITION, "QUEUE_NOT_FOUND")
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await p.scheduling("lead_a").GenerateSchedule(
+            pb.GenerateScheduleRequest(parent=p.units["a"], days=3, queues=[], time_budget_seconds=-1)
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    _, violations = error_info(bad.value)
+    assert violations is not None
+    assert {v.field for v in violations.field_violations} == {
+        "start_date",
+        "days",
+        "queues",
+        "time_budget_seconds",
+    }
