@@ -45,6 +45,7 @@ from cadre.scheduling.v1 import (
     scheduling_service_pb2,
     scheduling_service_pb2_grpc,
     shift_template_pb2,
+    swap_pb2,
 )
 
 pb = scheduling_service_pb2
@@ -463,7 +464,10 @@ ENGINE_READY = hasattr(
 needs_engine = pytest.mark.skipif(
     not ENGINE_READY, reason="the rostering engine's generate_schedule is not in yet"
 )
-WEEK_START = date(2026, 9, 7)  # a Monday; the forecast starts the day after five weeks of history
+_TODAY = datetime.now(UTC).date()
+# The Monday at least eight days ahead: every shift of the week is well beyond a swap's notice.
+WEEK_START = _TODAY + timedelta(days=8 + (7 - (_TODAY + timedelta(days=8)).weekday()) % 7)
+HISTORY_START = _TODAY - timedelta(days=36)
 
 
 async def _operation(p: Platform, name: str, timeout: float = 90.0) -> operations_pb2.Operation:
@@ -500,14 +504,17 @@ async def _billing_queue_with_requirement(p: Platform) -> str:
             )
         )
     )
-    start = datetime(2026, 8, 3, tzinfo=ZoneInfo(TZ))
+    start = datetime(HISTORY_START.year, HISTORY_START.month, HISTORY_START.day, tzinfo=ZoneInfo(TZ))
     records = [
         queue_pb2.IntervalRecord(start_time=_ts(t), offered=5, handled=5, abandoned=0, aht_seconds=300)
         for i in range(35 * 48)
         if 8 <= (t := start + timedelta(minutes=30 * i)).hour < 20
     ]
     await admin.ImportIntervalRecords(pb.ImportIntervalRecordsRequest(parent=queue.name, records=records))
-    started = await admin.GenerateForecast(pb.GenerateForecastRequest(parent=queue.name, days=7))
+    week = date_pb2.Date(year=WEEK_START.year, month=WEEK_START.month, day=WEEK_START.day)
+    started = await admin.GenerateForecast(
+        pb.GenerateForecastRequest(parent=queue.name, days=7, start_date=week)
+    )
     done = await _operation(p, started.name)
     assert not done.HasField("error"), done.error
     forecast = forecast_pb2.Forecast()
@@ -518,13 +525,18 @@ async def _billing_queue_with_requirement(p: Platform) -> str:
 
 
 async def _day_template(p: Platform) -> None:
+    for name, earliest, latest in (("Day", 8 * 60, 10 * 60), ("Late", 11 * 60 + 30, 13 * 60)):
+        await _template(p, name, earliest, latest)
+
+
+async def _template(p: Platform, name: str, earliest: int, latest: int) -> None:
     await p.scheduling("lead_a").CreateShiftTemplate(
         pb.CreateShiftTemplateRequest(
             parent=p.units["a"],
             shift_template=shift_template_pb2.ShiftTemplate(
-                display_name="Day",
-                earliest_start_minute=8 * 60,
-                latest_start_minute=11 * 60 + 30,
+                display_name=name,
+                earliest_start_minute=earliest,
+                latest_start_minute=latest,
                 start_step_minutes=30,
                 length_minutes=8 * 60 + 30,
                 breaks=[
@@ -640,6 +652,68 @@ async def test_generate_publish_and_reoptimize_after_a_sick_call(
     assert ben in events[1].changed_employees and len(events[1].changed_employees) <= 2
     old = await p.scheduling("lead_a").GetSchedule(pb.GetScheduleRequest(name=published.name))
     assert old.state == schedule_pb2.Schedule.STATE_SUPERSEDED
+
+    # Swaps on the published version: one that breaks a rest rule is refused with the rule.
+    def day_of(shift: Any) -> date:
+        return local_day(shift.start_time.seconds)
+
+    by_day = {(s.employee, day_of(s)): s for s in second.shifts}
+    breaking = [
+        (mine, theirs)
+        for mine in second.shifts
+        if (following := by_day.get((mine.employee, day_of(mine) + timedelta(days=1))))
+        for theirs in second.shifts
+        if theirs.employee != mine.employee
+        and day_of(theirs) == day_of(mine)
+        and following.start_time.seconds - theirs.end_time.seconds < 660 * 60
+    ]
+    assert breaking, "no pair of shifts whose exchange would cut someone's rest"
+    mine, theirs = breaking[0]
+    swap = swap_pb2.ShiftSwap(
+        requester=mine.employee,
+        requester_shift_start=mine.start_time,
+        partner=theirs.employee,
+        partner_shift_start=theirs.start_time,
+    )
+    requester = next(k for k, v in p.people.items() if v == mine.employee)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await p.scheduling(requester).CreateShiftSwap(
+            pb.CreateShiftSwapRequest(parent=p.units["a"], shift_swap=swap)
+        )
+    _expect(refused.value, grpc.StatusCode.FAILED_PRECONDITION, "MIN_REST")
+
+    # A same-day exchange that keeps every rule is approved by rule and published again.
+    approved = None
+    for mine in second.shifts:
+        for theirs in second.shifts:
+            if (
+                theirs.employee == mine.employee
+                or day_of(theirs) != day_of(mine)
+                or theirs.start_time == mine.start_time
+            ):
+                continue
+            try:
+                approved = await p.scheduling("lead_a").CreateShiftSwap(
+                    pb.CreateShiftSwapRequest(
+                        parent=p.units["a"],
+                        shift_swap=swap_pb2.ShiftSwap(
+                            requester=mine.employee,
+                            requester_shift_start=mine.start_time,
+                            partner=theirs.employee,
+                            partner_shift_start=theirs.start_time,
+                        ),
+                    )
+                )
+                break
+            except grpc.aio.AioRpcError as error:
+                assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
+        if approved is not None:
+            break
+    assert approved is not None and approved.state == swap_pb2.ShiftSwap.STATE_APPROVED
+    third = await p.scheduling("lead_a").GetSchedule(pb.GetScheduleRequest(name=approved.schedule))
+    assert third.version == 3 and third.state == schedule_pb2.Schedule.STATE_PUBLISHED
+    events = await _published(p.nats_url, "cadre.scheduling.v1.schedule.published", at_least=3)
+    assert sorted(events[2].changed_employees) == sorted([mine.employee, theirs.employee])
 
 
 async def test_generation_requests_are_checked_before_anything_runs(platform: Platform) -> None:

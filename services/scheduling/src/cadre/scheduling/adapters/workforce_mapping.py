@@ -15,7 +15,15 @@ from cadre.scheduling.domain.attendance import DayFigures
 from cadre.scheduling.domain.leave import LeaveRequest, LeaveState
 from cadre.scheduling.domain.schedule import Activity, ActivityKind, Schedule, ScheduleState, Shift
 from cadre.scheduling.domain.shift_templates import BreakKind, BreakRule, ShiftTemplate, TemplateSettings
-from cadre.scheduling.v1 import adherence_pb2, leave_pb2, schedule_pb2, shift_pb2, shift_template_pb2
+from cadre.scheduling.domain.swap import ShiftSwap, SwapState
+from cadre.scheduling.v1 import (
+    adherence_pb2,
+    leave_pb2,
+    schedule_pb2,
+    shift_pb2,
+    shift_template_pb2,
+    swap_pb2,
+)
 
 ORG_UNITS = "orgUnits"
 EMPLOYEES = "employees"
@@ -260,4 +268,28 @@ def adherence_to_proto(f: DayFigures, revision: int) -> adherence_pb2.DailyAdher
         adherence=f.adherence,
         conformance=f.conformance,
         revision=revision,
+    )
+
+
+# ---------------------------------------------------------------- swaps
+
+_SWAP_STATE = {
+    SwapState.PENDING: swap_pb2.ShiftSwap.STATE_PENDING,
+    SwapState.APPROVED: swap_pb2.ShiftSwap.STATE_APPROVED,
+    SwapState.REJECTED: swap_pb2.ShiftSwap.STATE_REJECTED,
+}
+
+
+def swap_to_proto(s: ShiftSwap) -> swap_pb2.ShiftSwap:
+    return swap_pb2.ShiftSwap(
+        name=f"{ORG_UNITS}/{s.org_unit_id}/shiftSwaps/{s.id}",
+        requester=f"{EMPLOYEES}/{s.requester_id}",
+        requester_shift_start=timestamp(s.requester_shift_start),
+        partner=f"{EMPLOYEES}/{s.partner_id}",
+        partner_shift_start=timestamp(s.partner_shift_start),
+        state=_SWAP_STATE[s.state],
+        decided_by=s.decided_by,
+        schedule=schedule_name(s.org_unit_id, s.schedule_id) if s.schedule_id else "",
+        create_time=timestamp(s.created_at),
+        etag=etag(s.version),
     )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from cadre.scheduling.adapters.exchange_tables import shift_swaps
 from cadre.scheduling.adapters.workforce_tables import (
     agent_states,
     daily_attendance,
@@ -25,6 +26,7 @@ from cadre.scheduling.domain.attendance import AgentState, DayFigures, StateChan
 from cadre.scheduling.domain.leave import Impact, LeaveRequest, LeaveState
 from cadre.scheduling.domain.schedule import Activity, ActivityKind, Schedule, ScheduleState, Shift
 from cadre.scheduling.domain.shift_templates import BreakKind, BreakRule, ShiftTemplate, TemplateSettings
+from cadre.scheduling.domain.swap import ShiftSwap, SwapState
 
 
 def _dialect_insert(connection: Connection, table: Any) -> Any:
@@ -520,3 +522,59 @@ def _figures(row: Row) -> DayFigures:
         overtime_minutes=row.overtime_minutes,
         work_day=row.work_day,
     )
+
+
+# ---------------------------------------------------------------- shift swaps
+
+
+def _swap(row: Row) -> ShiftSwap:
+    return ShiftSwap(
+        id=row.id,
+        org_unit_id=row.org_unit_id,
+        requester_id=row.requester_id,
+        requester_shift_start=row.requester_shift_start,
+        partner_id=row.partner_id,
+        partner_shift_start=row.partner_shift_start,
+        state=SwapState(row.state),
+        decided_by=row.decided_by,
+        schedule_id=row.schedule_id,
+        created_at=row.created_at,
+        version=row.version,
+    )
+
+
+def _swap_values(s: ShiftSwap) -> dict[str, Any]:
+    return {
+        "org_unit_id": s.org_unit_id,
+        "requester_id": s.requester_id,
+        "requester_shift_start": s.requester_shift_start,
+        "partner_id": s.partner_id,
+        "partner_shift_start": s.partner_shift_start,
+        "state": s.state.value,
+        "decided_by": s.decided_by,
+        "schedule_id": s.schedule_id,
+        "created_at": s.created_at,
+        "version": s.version,
+    }
+
+
+class SqlSwaps:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, org_unit_id: str, swap_id: str) -> ShiftSwap | None:
+        row = self._c.execute(
+            select(shift_swaps).where(shift_swaps.c.id == swap_id, shift_swaps.c.org_unit_id == org_unit_id)
+        ).first()
+        return _swap(row) if row else None
+
+    def add(self, s: ShiftSwap) -> None:
+        self._c.execute(insert(shift_swaps).values(id=s.id, **_swap_values(s)))
+
+    def replace(self, s: ShiftSwap, *, previous_version: int) -> bool:
+        result = self._c.execute(
+            update(shift_swaps)
+            .where(shift_swaps.c.id == s.id, shift_swaps.c.version == previous_version)
+            .values(**_swap_values(s))
+        )
+        return result.rowcount == 1

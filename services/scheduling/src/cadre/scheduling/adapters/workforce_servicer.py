@@ -28,6 +28,7 @@ from cadre.scheduling.app import attendance as attendance_cases
 from cadre.scheduling.app import leave as leave_cases
 from cadre.scheduling.app import schedules as schedule_cases
 from cadre.scheduling.app import shift_templates as template_cases
+from cadre.scheduling.app import swaps as swap_cases
 from cadre.scheduling.domain.attendance import AgentState, StateChange
 from cadre.scheduling.domain.rostering import problem as engine_problem
 from cadre.scheduling.v1 import (
@@ -35,6 +36,7 @@ from cadre.scheduling.v1 import (
     schedule_pb2,
     scheduling_service_pb2,
     shift_template_pb2,
+    swap_pb2,
 )
 
 pb = scheduling_service_pb2
@@ -491,6 +493,72 @@ class WorkforceRpcs:
             lambda x: leave_cases.get_balance(x, employee_id=employee_id, leave_type=leave_type, now=now)
         )
         return leave_pb2.LeaveBalance(name=request.name, remaining_minutes=remaining, etag=w.etag(version))
+
+    # ------------------------------------------------------------ shift swaps
+
+    async def CreateShiftSwap(
+        self, request: pb.CreateShiftSwapRequest, context: grpc.aio.ServicerContext
+    ) -> swap_pb2.ShiftSwap:
+        unit_id = _org_unit(request.parent, "parent")
+        s = request.shift_swap
+        violations = Violations()
+        people = []
+        for field in ("requester", "partner"):
+            try:
+                people.append(_employee(getattr(s, field), f"shift_swap.{field}"))
+            except Exception:
+                violations.add(
+                    f"shift_swap.{field}", "MALFORMED_RESOURCE_NAME", "must look like employees/{id}"
+                )
+        for field in ("requester_shift_start", "partner_shift_start"):
+            if not s.HasField(field):
+                violations.add(f"shift_swap.{field}", "REQUIRED", "is required")
+        violations.raise_if_any()
+        requester, partner = people
+        now = self._clock()
+        return await self._once(
+            "CreateShiftSwap",
+            request,
+            swap_pb2.ShiftSwap,
+            lambda x: w.swap_to_proto(
+                swap_cases.create_swap(
+                    x,
+                    org_unit_id=unit_id,
+                    swap_id=new_id(),
+                    requester_id=requester,
+                    requester_start=w.moment(s.requester_shift_start),
+                    partner_id=partner,
+                    partner_start=w.moment(s.partner_shift_start),
+                    now=now,
+                )
+            ),
+        )
+
+    async def GetShiftSwap(
+        self, request: pb.GetShiftSwapRequest, context: grpc.aio.ServicerContext
+    ) -> swap_pb2.ShiftSwap:
+        unit_id, swap_id = w.child(request.name, w.ORG_UNITS, "shiftSwaps", "name")
+        now = self._clock()
+        return await self._looking(
+            lambda x: w.swap_to_proto(swap_cases.get_swap(x, org_unit_id=unit_id, swap_id=swap_id, now=now))
+        )
+
+    async def ApproveShiftSwap(
+        self, request: pb.ApproveShiftSwapRequest, context: grpc.aio.ServicerContext
+    ) -> swap_pb2.ShiftSwap:
+        unit_id, swap_id = w.child(request.name, w.ORG_UNITS, "shiftSwaps", "name")
+        expected = w.version_from_etag(request.etag, "etag")
+        now = self._clock()
+        return await self._once(
+            "ApproveShiftSwap",
+            request,
+            swap_pb2.ShiftSwap,
+            lambda x: w.swap_to_proto(
+                swap_cases.approve_swap(
+                    x, org_unit_id=unit_id, swap_id=swap_id, expected_version=expected, now=now
+                )
+            ),
+        )
 
     # ------------------------------------------------------------ agent states
 

@@ -19,6 +19,7 @@ from cadre.scheduling.adapters.workforce_repository import (
     SqlLeave,
     SqlSchedules,
     SqlShiftTemplates,
+    SqlSwaps,
     SqlTrainingBlocks,
 )
 from cadre.scheduling.domain.access import Caller, unknown_caller
@@ -45,6 +46,7 @@ class SqlWorkforce:
         self.leave = SqlLeave(connection)
         self.attendance = SqlAttendance(connection)
         self.training = SqlTrainingBlocks(connection)
+        self.swaps = SqlSwaps(connection)
         self.queues = SqlQueues(connection)
         self.requirements = SqlRequirements(connection)
 

@@ -4,7 +4,7 @@ under PUBLISH_SCHEDULE, read it, and report its coverage."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from cadre.scheduling.domain.coverage import CoverageRow, coverage_rows
 from cadre.scheduling.domain.events import SchedulePublished
 from cadre.scheduling.domain.queue import Queue
 from cadre.scheduling.domain.rostering import problem as p
-from cadre.scheduling.domain.schedule import Schedule, ScheduleState
+from cadre.scheduling.domain.schedule import Schedule, ScheduleState, Shift
 from cadre.scheduling.domain.staffing import Requirement
 
 MIN_DAYS, MAX_DAYS = 7, 42
@@ -304,3 +304,28 @@ def coverage_report(w: Workforce, *, org_unit_id: str, schedule_id: str, now: da
             rows.extend(coverage_rows(requirement, schedule.shifts, start, end))
     rows.sort(key=lambda r: (r.start_time, r.queue_id))
     return Coverage(schedule, rows)
+
+
+def publish_change(
+    w: Workforce, base: Schedule, shifts: Sequence[Shift], *, schedule_id: str, now: datetime
+) -> Schedule:
+    """A published schedule changed in place (a swap, accepted overtime): published again as
+    the next version, the one before superseded, `schedule.published` with who changed."""
+    changed = rules.changed_employees(base.shifts, shifts)
+    version = replace(
+        base,
+        id=schedule_id,
+        state=ScheduleState.PUBLISHED,
+        publication=base.publication + 1,
+        base_schedule_id=base.id,
+        shifts=tuple(shifts),
+        changed_assignments=rules.changed_assignments(base.shifts, shifts),
+        created_at=now,
+        published_at=now,
+        version=1,
+    )
+    if not w.schedules.replace(rules.supersede(base), previous_version=base.version):
+        raise aborted("SCHEDULE_CHANGED", "the published schedule changed meanwhile; retry")
+    w.schedules.add(version)
+    w.record(SchedulePublished(version, tuple(changed)))
+    return version

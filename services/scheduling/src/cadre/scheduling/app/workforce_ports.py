@@ -20,6 +20,7 @@ class Workforce(Protocol):
     leave: Any
     attendance: Any
     training: Any
+    swaps: Any
     queues: Any
     requirements: Any
 

@@ -1,0 +1,26 @@
+"""Tables added after the first day-to-day release: shift swaps (migration scheduling_0003)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table
+
+from cadre.chassis.tables import UtcDateTime
+
+metadata = MetaData()
+
+shift_swaps = Table(
+    "shift_swaps",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_unit_id", String(36), nullable=False),
+    Column("requester_id", String(36), nullable=False),
+    Column("requester_shift_start", UtcDateTime(), nullable=False),
+    Column("partner_id", String(36), nullable=False),
+    Column("partner_shift_start", UtcDateTime(), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("schedule_id", String(36), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_shift_swaps_unit", shift_swaps.c.org_unit_id, shift_swaps.c.id)
