@@ -310,3 +310,22 @@ async def test_a_trainer_must_hold_the_role_or_a_trainer_position(training) -> N
     part_timer = await training.hire(team, trainer_position=True)
     session = await _session(training, course, part_timer, _tomorrow(9))
     assert session.state == Session.STATE_SCHEDULED
+
+
+async def test_a_retried_enrollment_with_its_request_id_enrolls_once(training) -> None:
+    team = await training.team()
+    trainer = await training.hire(team, E.ROLE_TRAINER)
+    agent = await training.hire(team)
+    session = await _session(training, await _course(training), trainer, _tomorrow(9))
+    request = ts.CreateEnrollmentRequest(
+        parent=session.name, employee=agent, request_id="6f1c1f9e-5b1a-4c4e-9a3e-0d7f0f3f7a11"
+    )
+    answers = await asyncio.gather(*(training.as_().CreateEnrollment(request) for _ in range(4)))
+    assert len({a.name for a in answers}) == 1
+    listed = (
+        await training.as_().ListEnrollments(ts.ListEnrollmentsRequest(parent=session.name))
+    ).enrollments
+    assert [e.name for e in listed] == [answers[0].name]
+    request.employee = await training.hire(team)
+    code, reason, _ = await _reason(training.as_().CreateEnrollment(request))
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "REQUEST_ID_REUSED")
