@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from cadre.chassis.errors import Violations, invalid_argument
 from cadre.performance.adapters.tables import (
@@ -36,6 +36,7 @@ EPOCH = date(1970, 1, 1)
 _UTC = ZoneInfo("UTC")
 Outcome = facts_pb2.ContactRecord.Outcome
 _OUTCOMES = frozenset(Outcome.values()) - {Outcome.OUTCOME_UNSPECIFIED}
+MISSED = Outcome.OUTCOME_MISSED
 _MAX_VIOLATIONS = 100  # enough to fix a batch; a million of them helps nobody
 
 
@@ -45,7 +46,7 @@ class _Checker:
     def __init__(self) -> None:
         self.violations = Violations()
         self.count = 0
-        self._names: dict[str, str | None] = {}
+        self.names: dict[str, str] = {}  # well-formed employee names seen, to their ids
         self._days: dict[tuple[int, int, int], date | None] = {}
 
     def add(self, path: str, reason: str, description: str) -> None:
@@ -54,13 +55,13 @@ class _Checker:
             self.violations.add(path, reason, description)
 
     def employee(self, name: str, path: str) -> str:
-        found = self._names.get(name, "")
-        if found == "":
-            match = EMPLOYEE_NAME.match(name)
-            found = self._names[name] = match.group(1) if match else None
+        found = self.names.get(name)
         if found is None:
-            self.add(path, "MALFORMED_RESOURCE_NAME", "must look like employees/{uuid}")
-            return ""
+            match = EMPLOYEE_NAME.match(name)
+            if match is None:
+                self.add(path, "MALFORMED_RESOURCE_NAME", "must look like employees/{uuid}")
+                return ""
+            found = self.names[name] = match.group(1)
         return found
 
     def fact_id(self, fact_id: str, path: str, seen: set[str]) -> None:
@@ -117,6 +118,19 @@ def team_time_zones(connection: Connection, employee_ids: Iterable[str]) -> dict
     return {row.employee_id: row.time_zone or "UTC" for row in rows if row.employee_id in wanted}
 
 
+def _check_contact(check: _Checker, path: str, outcome: int, handle: int, seconds: int, queue: str) -> None:
+    if outcome not in _OUTCOMES:
+        check.add(f"{path}.outcome", "REQUIRED_FIELD_MISSING", "must be HANDLED, MISSED or TRANSFERRED")
+    if not 0 <= handle <= 86_400:
+        check.add(f"{path}.handle_seconds", "OUT_OF_RANGE", "must be 0–86400")
+    elif outcome == MISSED and handle:
+        check.add(f"{path}.handle_seconds", "OUT_OF_RANGE", "a missed contact has no handle time")
+    if seconds <= 0:
+        check.add(f"{path}.start_time", "REQUIRED_FIELD_MISSING", "must be set")
+    if len(queue) > 200:
+        check.add(f"{path}.queue", "OUT_OF_RANGE", "at most 200 characters")
+
+
 def fact_rows(
     batch: facts_pb2.FactBatch, *, max_facts: int, zones: Callable[[set[str]], dict[str, str]]
 ) -> dict[Table, list[dict[str, Any]]]:
@@ -138,22 +152,29 @@ def fact_rows(
     seen: set[str] = set()
     contacts = []
     raw = []
+    names = check.names
+    remember = seen.add
+    # The hot loop of a big batch: checks are cheap comparisons, and a field's path is only
+    # spelled out when it is wrong.
     for i, r in enumerate(batch.contact_records):
-        path = f"facts.contact_records[{i}]"
-        check.fact_id(r.fact_id, f"{path}.fact_id", seen)
-        employee = check.employee(r.employee, f"{path}.employee")
-        if r.outcome not in _OUTCOMES:
-            check.add(f"{path}.outcome", "REQUIRED_FIELD_MISSING", "must be HANDLED, MISSED or TRANSFERRED")
-        if not 0 <= r.handle_seconds <= 86_400:
-            check.add(f"{path}.handle_seconds", "OUT_OF_RANGE", "must be 0–86400")
-        elif r.outcome == Outcome.OUTCOME_MISSED and r.handle_seconds:
-            check.add(f"{path}.handle_seconds", "OUT_OF_RANGE", "a missed contact has no handle time")
-        seconds = r.start_time.seconds
-        if seconds <= 0:
-            check.add(f"{path}.start_time", "REQUIRED_FIELD_MISSING", "must be set")
-        if len(r.queue) > 200:
-            check.add(f"{path}.queue", "OUT_OF_RANGE", "at most 200 characters")
-        raw.append((r.fact_id, employee, r.queue, seconds, r.handle_seconds, r.outcome))
+        fact_id, name, outcome, handle = r.fact_id, r.employee, r.outcome, r.handle_seconds
+        seconds, queue = r.start_time.seconds, r.queue
+        employee = names.get(name)
+        if employee is None:
+            employee = check.employee(name, f"facts.contact_records[{i}].employee")
+        if 0 < len(fact_id) <= MAX_FACT_ID and fact_id not in seen:
+            remember(fact_id)
+        else:
+            check.fact_id(fact_id, f"facts.contact_records[{i}].fact_id", seen)
+        if (
+            outcome not in _OUTCOMES
+            or not 0 <= handle <= 86_400
+            or (outcome == MISSED and handle)
+            or seconds <= 0
+            or len(queue) > 200
+        ):
+            _check_contact(check, f"facts.contact_records[{i}]", outcome, handle, seconds, queue)
+        raw.append((fact_id, employee, queue, seconds, handle, outcome))
 
     def dated(
         kind: Sequence[Any], name: str, extra: Callable[[Any, str], dict[str, Any]]
@@ -197,36 +218,59 @@ def fact_rows(
 
     if raw:
         local_day = LocalDays(zones({row[1] for row in raw}))
-        for fact_id, employee, queue, seconds, handle, outcome in raw:
-            contacts.append(
-                {
-                    "fact_id": fact_id,
-                    "employee_id": employee,
-                    "work_date": local_day(employee, seconds),
-                    "queue": queue,
-                    "start_time": datetime.fromtimestamp(seconds, UTC),
-                    "handle_seconds": handle,
-                    "outcome": outcome,
-                }
-            )
+        moment = datetime.fromtimestamp
+        contacts = [
+            {
+                "fact_id": fact_id,
+                "employee_id": employee,
+                "work_date": local_day(employee, seconds),
+                "queue": queue,
+                "start_time": moment(seconds, UTC),
+                "handle_seconds": handle,
+                "outcome": outcome,
+            }
+            for fact_id, employee, queue, seconds, handle, outcome in raw
+        ]
     rows[contact_records] = contacts
     return rows
 
 
 def insert_new(connection: Connection, rows: dict[Table, list[dict[str, Any]]]) -> tuple[int, int]:
     """Writes the rows whose fact id is new; (stored now, already stored)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     accepted = duplicates = 0
     for table, batch in rows.items():
         if not batch:
             continue
-        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["fact_id"])
-        if dialect is sqlite:
+        if connection.dialect.name == "postgresql":
+            stored = _copy_new(connection, table, batch)
+        else:
+            statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["fact_id"])
             # sqlite3's executemany reports the rows it changed; a skipped conflict changes none.
             stored = connection.execute(statement, batch).rowcount
-        else:
-            # psycopg's executemany reports no row count: the rows inserted come back instead.
-            stored = len(connection.execute(statement.returning(table.c.fact_id), batch).all())
         accepted += stored
         duplicates += len(batch) - stored
     return accepted, duplicates
+
+
+def _copy_new(connection: Connection, table: Table, batch: list[dict[str, Any]]) -> int:
+    """PostgreSQL: COPY into a scratch table of this transaction, then one INSERT … SELECT
+    that skips stored ids — faster than any INSERT of single rows, and its row count is exact
+    (psycopg's executemany reports none)."""
+    columns = [column.name for column in table.columns]
+    names = ", ".join(columns)
+    scratch = f"incoming_{table.name}"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"CREATE TEMPORARY TABLE {scratch} (LIKE {table.name}) ON COMMIT DROP")
+        with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row([row[name] for name in columns])
+        cursor.execute(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {scratch} "
+            "ON CONFLICT (fact_id) DO NOTHING"
+        )
+        stored = int(cursor.rowcount)
+        cursor.execute(f"DROP TABLE {scratch}")
+    finally:
+        cursor.close()
+    return stored
