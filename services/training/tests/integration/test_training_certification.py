@@ -239,6 +239,24 @@ async def test_proposed_slots_follow_the_published_requirement_and_schedule(trai
         assert all(i.service_level_with >= 0.5 for i in proposal.intervals)
     assert answer.candidates_below_floor > 0
 
+    # A trainer whose published week has one shift, Thursday 08:00–16:00: only Thursday fits.
+    trainers_team = await training.team()
+    busy_trainer = await training.hire(trainers_team, E.ROLE_TRAINER)
+    thursday = start + timedelta(days=3)
+    await training.schedule(
+        trainers_team,
+        monday,
+        7,
+        [training.shift(busy_trainer, QUEUE, thursday + timedelta(hours=8), thursday + timedelta(hours=16))],
+    )
+    request.trainer = busy_trainer
+    with_trainer = await admin.ProposeSessionSlots(request)
+    assert with_trainer.proposals
+    for proposal in with_trainer.proposals:
+        slot = proposal.start_time.ToDatetime(tzinfo=UTC)
+        assert thursday + timedelta(hours=8) <= slot <= thursday + timedelta(hours=14)
+    request.trainer = trainer
+
     # Any two of the team: the same slot, and two people named.
     team_request = ts.ProposeSessionSlotsRequest(
         course=course.name, team=team, participant_count=2, service_level_floor=0.5, max_proposals=1

@@ -214,6 +214,7 @@ def update_session(
                 replace(enrollment, attended=(None,) * len(spec.meetings), version=enrollment.version + 1),
                 expected_version=enrollment.version,
             )
+        holding = unit.enrollments.of_session(session_id)
     for promoted in session_rules.promotions(changed, holding):
         unit.enrollments.save(promoted, expected_version=promoted.version - 1)
     unit.sessions.save(changed, expected_version=current.version)

@@ -167,11 +167,14 @@ def propose_slots(
         trainer = unit.facts.person(trainer_id)
         if trainer is None or not trainer.current:
             raise failed_precondition("TRAINER_UNKNOWN", "trainer: not a current employee known to training")
-        trainer_shifts = unit.facts.shifts([trainer_id], start=grid_start, end=end)
+        trainer_team = unit.facts.team(trainer.team_id)
+        zone = trainer_team.zone if trainer_team else UTC
         covered = unit.facts.covered_days(trainer.team_id, first=grid_start.date(), last=end.date())
         if covered:
-            trainer_free = np.zeros(steps, dtype=bool)
-            for shift in trainer_shifts:
+            # On days a published schedule covers, the trainer trains only in their working time.
+            days = [(grid_start + step * t).astimezone(zone).date() for t in range(steps)]
+            trainer_free = ~np.array([day in covered for day in days])
+            for shift in unit.facts.shifts([trainer_id], start=grid_start, end=end):
                 trainer_free |= _trainable_mask(shift, grid_start, steps)
         trainer_free &= ~_blocked(unit, trainer, grid_start, steps, end)
     before_horizon = math.ceil((start - grid_start) / step)  # the grid starts on a step boundary
