@@ -117,9 +117,10 @@ def changed_employees(before: Iterable[Shift], after: Iterable[Shift]) -> list[s
 
 
 def changed_assignments(before: Iterable[Shift], after: Iterable[Shift]) -> int:
-    """Shifts added or removed between two versions (a moved shift counts twice)."""
-    old = {s.key() for s in before}
-    new = {s.key() for s in after}
+    """Shifts added or removed between two versions (a moved shift counts twice); a break
+    placed differently inside the same shift is not a changed assignment."""
+    old = {(s.employee_id, s.queue_id, s.start, s.end) for s in before}
+    new = {(s.employee_id, s.queue_id, s.start, s.end) for s in after}
     return len(old ^ new)
 
 

@@ -126,6 +126,44 @@ def existing_assignments(shifts: Iterable[Shift], time_zone: str) -> tuple[p.Exi
     return tuple(found)
 
 
+def pinned_days(
+    *,
+    first_day: date,
+    days: int,
+    time_zone: str,
+    people: Sequence[Person],
+    base_shifts: Sequence[Shift],
+    blocked: Sequence[Blocked],
+) -> dict[str, tuple[p.AvailabilityException, ...]]:
+    """Re-optimizing changes only what it must: the days the change touches (a day where
+    someone's published shift now meets blocked time) are planned again; on every other day
+    each person keeps exactly the published hours (a day off stays off), through availability
+    exceptions the engine honours as hard rules."""
+    zone = ZoneInfo(time_zone)
+    touched = {
+        s.start.astimezone(zone).date()
+        for s in base_shifts
+        for b in blocked
+        if b.employee_id == s.employee_id and b.start < s.end and s.start < b.end
+    }
+    hours: dict[tuple[str, date], tuple[int, int]] = {}
+    for s in base_shifts:
+        local = s.start.astimezone(zone)
+        start = local.hour * 60 + local.minute
+        hours[(s.employee_id, local.date())] = (start, start + int((s.end - s.start).total_seconds() // 60))
+    pinned: dict[str, tuple[p.AvailabilityException, ...]] = {}
+    for person in people:
+        exceptions = []
+        for i in range(days):
+            day = first_day + timedelta(days=i)
+            if day in touched:
+                continue
+            window = hours.get((person.id, day))
+            exceptions.append(p.AvailabilityException(day, (window,) if window else ()))
+        pinned[person.id] = tuple(exceptions)
+    return pinned
+
+
 def build_problem(
     *,
     first_day: date,
@@ -141,6 +179,18 @@ def build_problem(
 ) -> p.RosteringProblem:
     horizon = p.Horizon(first_day=first_day, days=days, time_zone=time_zone, interval_minutes=GRID_MINUTES)
     by_queue = {r.queue_id: r for r in requirements}
+    pinned = (
+        pinned_days(
+            first_day=first_day,
+            days=days,
+            time_zone=time_zone,
+            people=people,
+            base_shifts=base_shifts,
+            blocked=blocked,
+        )
+        if base_shifts is not None
+        else {}
+    )
     employees = []
     for person in people:
         mine = [b for b in blocked if b.employee_id == person.id]
@@ -159,6 +209,7 @@ def build_problem(
                 contract=_contract(person),
                 queues=frozenset(q.id for q in queues if may_work(person, q, first_day)),
                 availability=windows,
+                availability_exceptions=pinned.get(person.id, ()),
                 blocked=tuple(p.BlockedTime(b.start, b.end, b.kind, b.reference) for b in mine),
                 previous_shifts=tuple(p.PreviousShift(s.start, s.end) for s in previous),
             )
