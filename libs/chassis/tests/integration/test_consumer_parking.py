@@ -1,15 +1,17 @@
-"""The durable consumer against a real nats-server and database: parking and replay (R5)."""
+"""The durable consumer against a real nats-server and database: parking and replay (R5),
+order per entity under redelivery (R6)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import wrappers_pb2
-from sqlalchemy import func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
 from cadre.chassis.events import build_event
@@ -26,51 +28,86 @@ class ProbeSettings(ServiceSettings):
     default_grpc_port = 0
 
 
-class FlakyHandler:
-    """Fails on every event whose payload says "bad" until `fixed` is set: a bug, then its fix.
+# The probe's effect: a row per applied event, committed with the inbox row, in commit order.
+effects = Table(
+    "probe_effects",
+    MetaData(),
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("entity", String(50), nullable=False),
+    Column("value", String(50), nullable=False),
+)
 
-    `applied` remembers every call, including those of rolled-back batches; what counts
-    as applied is the inbox, which commits with the effect."""
+
+class FlakyHandler:
+    """Fails on every event whose payload says "bad" until `fixed` is set: a bug, then its fix."""
 
     def __init__(self) -> None:
         self.fixed = False
-        self.applied: list[str] = []
+        self.failures = 0
 
     def __call__(self, unit, envelope, payload) -> None:
         if payload.value == "bad" and not self.fixed:
+            self.failures += 1
             raise RuntimeError("cannot apply this one yet")
-        self.applied.append(payload.value)
+        unit.connection.execute(insert(effects).values(entity=envelope.subject, value=payload.value))
 
 
-@pytest.fixture
-async def probe(database_url: str, nats_server: NatsServer, tmp_path: Path):
+def applied(host: ServiceHost, entity: str | None = None) -> list[str]:
+    """The values applied (committed), in the order they were applied."""
+    query = select(effects.c.value).order_by(effects.c.seq)
+    if entity is not None:
+        query = query.where(effects.c.entity == entity)
+    with host.db.reader() as connection:
+        return list(connection.execute(query).scalars())
+
+
+@asynccontextmanager
+async def _probe(database_url: str, nats_server: NatsServer, tmp_path: Path, max_deliver: int):
     settings = testing.host_settings(
         ProbeSettings,
         database_url=database_url,
         nats=nats_server,
         data_dir=tmp_path,
-        consumer_max_deliver=3,
+        consumer_max_deliver=max_deliver,
         consumer_backoff_seconds=(0.1, 0.2),
     )
     host = ServiceHost(settings)
     host.migrate(tmp_path / "no-service-migrations")
+    effects.metadata.create_all(host.db.engine)
     handler = FlakyHandler()
     host.add_consumer(name="probe-self", stream="CADRE_PROBE", subjects=["cadre.probe.v1.>"], handler=handler)
     async with serving(host), testing.channel(f"127.0.0.1:{host.bound_port}") as channel:
         yield host, handler, admin_service_pb2_grpc.AdminServiceStub(channel)
 
 
-async def _publish(host: ServiceHost, values: list[str]) -> None:
+@pytest.fixture
+async def probe(database_url: str, nats_server: NatsServer, tmp_path: Path):
+    async with _probe(database_url, nats_server, tmp_path, max_deliver=3) as running:
+        yield running
+
+
+@pytest.fixture
+async def patient_probe(database_url: str, nats_server: NatsServer, tmp_path: Path):
+    """Retries a failing event many times: long enough to watch the others wait."""
+    async with _probe(database_url, nats_server, tmp_path, max_deliver=50) as running:
+        yield running
+
+
+async def _publish(host: ServiceHost, values: list[str], entity: str = "things/1") -> None:
     def commit() -> None:
         with host.db.transaction() as unit:
             for value in values:
                 unit.publish(
                     event_type="cadre.probe.v1.thing.happened",
-                    entity="things/1",
+                    entity=entity,
                     payload=wrappers_pb2.StringValue(value=value),
                 )
 
     await host.db.run(commit)
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def _until(predicate, timeout: float = 15.0) -> None:
@@ -95,7 +132,12 @@ async def test_a_failing_event_is_parked_after_bounded_retries_and_replays_once_
             return connection.execute(select(func.count()).select_from(inbox)).scalar_one()
 
     await _until(one_parked)
-    assert set(handler.applied) == {"a", "c"}
+
+    async def c_applied() -> bool:
+        return await host.db.run(applied, host) == ["a", "c"]
+
+    # "c" waited behind "bad" (same entity) and flowed on once "bad" was parked.
+    await _until(c_applied)
     assert await host.db.run(inbox_rows) == 2
     (parked,) = (await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())).parked_events
     assert parked.deliveries == 3 and "cannot apply" in parked.error
@@ -105,15 +147,38 @@ async def test_a_failing_event_is_parked_after_bounded_retries_and_replays_once_
     handler.fixed = True
     replayed = await admin.ReplayParkedEvent(admin_service_pb2.ReplayParkedEventRequest(name=parked.name))
     assert replayed.HasField("replay_time")
-    assert handler.applied[-1] == "bad"
-    calls = len(handler.applied)
+    assert await host.db.run(applied, host) == ["a", "c", "bad"]
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await admin.ReplayParkedEvent(admin_service_pb2.ReplayParkedEventRequest(name=parked.name))
     assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert len(handler.applied) == calls
+    assert await host.db.run(applied, host) == ["a", "c", "bad"]
     assert (await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())).parked_events == []
 
     assert await host.db.run(inbox_rows) == 3
+
+
+async def test_later_events_of_an_entity_wait_for_its_failed_event_while_other_entities_flow(
+    patient_probe,
+) -> None:
+    host, handler, _ = patient_probe
+    await _publish(host, ["a", "bad", "c", "d"], entity="things/1")
+    await _publish(host, ["x"], entity="things/2")
+
+    async def bad_failed_and_x_applied() -> bool:
+        return handler.failures >= 1 and await host.db.run(applied, host, "things/2") == ["x"]
+
+    await _until(bad_failed_and_x_applied)
+    failures = handler.failures
+    await _until(lambda: _true(handler.failures >= failures + 3))  # c and d were sent back meanwhile
+    assert await host.db.run(applied, host, "things/1") == ["a"]
+
+    handler.fixed = True
+
+    async def all_applied() -> bool:
+        return len(await host.db.run(applied, host, "things/1")) == 4
+
+    await _until(all_applied)
+    assert await host.db.run(applied, host, "things/1") == ["a", "bad", "c", "d"]
 
 
 def test_build_event_carries_the_payload_and_a_fresh_id() -> None:

@@ -5,6 +5,12 @@ thousand a second). An event whose id is already in the inbox is acknowledged an
 applied again (RELIABILITY R3, R4). An event that cannot be decoded is parked at once;
 one whose handler keeps failing is retried with backoff and parked after
 `max_deliver` attempts, with its error, where an operator can list and replay it (R5).
+
+Order per entity (R6): the stream keeps each producer's order, and a batch is applied in it.
+When an event fails and waits for redelivery, its entity (the envelope's subject) is held:
+later events of that entity are sent back to wait until the held one is applied or parked;
+other entities flow on. Those returns are counted apart, so waiting never parks an event:
+the broker redelivers without limit and the consumer bounds the real attempts itself.
 """
 
 from __future__ import annotations
@@ -22,13 +28,13 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from cadre.chassis import faults
 from cadre.chassis.bus import EventBus
 from cadre.chassis.db import Database, UnitOfWork
 from cadre.chassis.events import MalformedEvent, parse_envelope, trace_context_of, unpack_payload
-from cadre.chassis.tables import inbox, parked_events
+from cadre.chassis.tables import deferrals, entity_holds, inbox, parked_events
 from cadre.events.v1 import envelope_pb2
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,28 @@ class Delivery:
     msg: Msg
     envelope: envelope_pb2.Envelope
     payload: Message
+
+    @property
+    def entity(self) -> str:
+        return self.envelope.subject
+
+    @property
+    def sequence(self) -> int:
+        return int(self.msg.metadata.sequence.stream)
+
+
+@dataclass(frozen=True)
+class Hold:
+    event_id: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What the database knows about the entities and events of a batch."""
+
+    holds: dict[str, Hold]  # entity -> the failed event it waits for
+    deferrals: dict[str, int]  # event id -> deliveries that only waited
 
 
 class DurableConsumer:
@@ -80,7 +108,9 @@ class DurableConsumer:
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self._ack_wait,
-            max_deliver=self._max_deliver,
+            # Unbounded at the broker: deliveries that only wait behind a held entity are not
+            # attempts. The consumer parks after `max_deliver` real attempts (see `_attempts`).
+            max_deliver=-1,
             max_ack_pending=max(1000, self._batch_size * 4),
             filter_subjects=self._subjects,
         )
@@ -128,25 +158,90 @@ class DurableConsumer:
                 await self._park(msg, str(error))
         if not deliveries:
             return
+        state = await self._db.run(self._order_state, deliveries)
+        ready = [d for d in deliveries if not self._waits(d, state.holds)]
+        await self._defer([d for d in deliveries if self._waits(d, state.holds)])
+        if not ready:
+            return
+        held_events = {hold.event_id for hold in state.holds.values()}
+        settled = [d.envelope.id for d in ready if d.envelope.id in state.deferrals or d.envelope.id in held_events]
         try:
-            await self._db.run(self._apply, deliveries)
+            await self._db.run(self._apply, ready, settled)
         except Exception:
-            # Find the bad one: apply the rest one by one, so one poison message stops nothing.
-            for delivery in deliveries:
-                await self._apply_alone(delivery)
+            # Find the bad one: apply the rest one by one, so one poison message stops nothing
+            # but the later events of its own entity.
+            holds = dict(state.holds)
+            for delivery in ready:
+                if self._waits(delivery, holds):
+                    await self._defer([delivery])
+                    continue
+                failed = await self._apply_alone(delivery, state)
+                if failed and delivery.entity:
+                    holds[delivery.entity] = Hold(delivery.envelope.id, delivery.sequence)
             return
         faults.crash_point("consumer_after_commit")
-        for delivery in deliveries:
+        for delivery in ready:
             await delivery.msg.ack()
 
-    async def _apply_alone(self, delivery: Delivery) -> None:
+    @staticmethod
+    def _waits(delivery: Delivery, holds: dict[str, Hold]) -> bool:
+        hold = holds.get(delivery.entity) if delivery.entity else None
+        return hold is not None and delivery.sequence > hold.sequence
+
+    def _order_state(self, deliveries: list[Delivery]) -> OrderState:
+        entities = {d.entity for d in deliveries if d.entity}
+        ids = [d.envelope.id for d in deliveries]
+        with self._db.reader() as connection:
+            holds = {
+                row.entity: Hold(row.event_id, row.stream_sequence)
+                for row in connection.execute(
+                    select(entity_holds).where(
+                        entity_holds.c.consumer == self.name, entity_holds.c.entity.in_(entities)
+                    )
+                )
+            }
+            waited = {
+                row.event_id: row.count
+                for row in connection.execute(
+                    select(deferrals).where(deferrals.c.consumer == self.name, deferrals.c.event_id.in_(ids))
+                )
+            }
+        return OrderState(holds, waited)
+
+    async def _defer(self, deliveries: list[Delivery]) -> None:
+        """Sends events back to wait behind their entity's held event, counting the wait."""
+        if not deliveries:
+            return
+        await self._db.run(self._count_deferrals, [d.envelope.id for d in deliveries])
+        delay = self._backoff[0] if self._backoff else 1.0
+        for delivery in deliveries:
+            await delivery.msg.nak(delay=delay)
+
+    def _count_deferrals(self, event_ids: list[str]) -> None:
+        with self._db.transaction() as unit:
+            for event_id in event_ids:
+                key = (deferrals.c.consumer == self.name) & (deferrals.c.event_id == event_id)
+                counted = unit.connection.execute(
+                    update(deferrals).where(key).values(count=deferrals.c.count + 1)
+                ).rowcount
+                if not counted:
+                    unit.connection.execute(
+                        insert(deferrals).values(consumer=self.name, event_id=event_id, count=1)
+                    )
+
+    def _attempts(self, delivery: Delivery, state: OrderState) -> int:
+        delivered = delivery.msg.metadata.num_delivered or 1
+        return max(1, delivered - state.deferrals.get(delivery.envelope.id, 0))
+
+    async def _apply_alone(self, delivery: Delivery, state: OrderState) -> bool:
+        """Applies one event; True when it failed and now holds its entity."""
         try:
             await self._db.run(self._apply, [delivery])
         except Exception as error:
-            attempt = delivery.msg.metadata.num_delivered or 1
+            attempt = self._attempts(delivery, state)
             if attempt >= self._max_deliver:
                 await self._park(delivery.msg, f"{type(error).__name__}: {error}")
-                return
+                return False
             log.warning(
                 "consumer %s: event %s failed (attempt %d/%d): %s",
                 self.name,
@@ -155,13 +250,46 @@ class DurableConsumer:
                 self._max_deliver,
                 error,
             )
+            if delivery.entity:
+                await self._db.run(self._hold, delivery)
             delay = self._backoff[min(attempt - 1, len(self._backoff) - 1)] if self._backoff else 1
             await delivery.msg.nak(delay=delay)
-            return
+            return True
         faults.crash_point("consumer_after_commit")
         await delivery.msg.ack()
+        return False
 
-    def _apply(self, deliveries: list[Delivery]) -> None:
+    def _hold(self, delivery: Delivery) -> None:
+        with self._db.transaction() as unit:
+            key = (entity_holds.c.consumer == self.name) & (entity_holds.c.entity == delivery.entity)
+            held = unit.connection.execute(select(entity_holds.c.stream_sequence).where(key)).scalar()
+            if held is not None and held <= delivery.sequence:
+                return  # an earlier event of the entity already holds it
+            unit.connection.execute(delete(entity_holds).where(key))
+            unit.connection.execute(
+                insert(entity_holds).values(
+                    consumer=self.name,
+                    entity=delivery.entity,
+                    event_id=delivery.envelope.id,
+                    stream_sequence=delivery.sequence,
+                    held_at=datetime.now(UTC),
+                )
+            )
+
+    def _release(self, unit: UnitOfWork, event_ids: list[str]) -> None:
+        """The events are settled (applied or parked): their holds and wait counts go."""
+        unit.connection.execute(
+            delete(entity_holds).where(
+                entity_holds.c.consumer == self.name, entity_holds.c.event_id.in_(event_ids)
+            )
+        )
+        unit.connection.execute(
+            delete(deferrals).where(deferrals.c.consumer == self.name, deferrals.c.event_id.in_(event_ids))
+        )
+
+    def _apply(self, deliveries: list[Delivery], settled: list[str] | None = None) -> None:
+        """Applies the events not yet in the inbox, in order, in one transaction; `settled` are
+        the events whose holds and wait counts go with them (all of them when not given)."""
         with self._db.transaction() as unit:
             ids = [d.envelope.id for d in deliveries]
             seen = set(
@@ -186,6 +314,8 @@ class DurableConsumer:
                 )
             if fresh:
                 unit.connection.execute(insert(inbox), fresh)
+            if settled is None or settled:
+                self._release(unit, ids if settled is None else settled)
         self.applied += len(fresh)
 
     async def _park(self, msg: Msg, error: str) -> None:
@@ -199,6 +329,8 @@ class DurableConsumer:
 
     def _insert_parked(self, msg: Msg, event_id: str | None, error: str) -> None:
         with self._db.transaction() as unit:
+            if event_id is not None:
+                self._release(unit, [event_id])
             unit.connection.execute(
                 insert(parked_events).values(
                     consumer=self.name,

@@ -113,6 +113,28 @@ audit_log = Table(
 )
 Index("ix_chassis_audit_log_entity", audit_log.c.entity, audit_log.c.id)
 
+# R6: an entity whose earliest unapplied event failed and awaits redelivery. Later events of
+# the same entity wait (are sent back to the broker) until it is applied or parked.
+entity_holds = Table(
+    "chassis_entity_holds",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("entity", String(200), primary_key=True),
+    Column("event_id", String(64), nullable=False),
+    Column("stream_sequence", BigInteger, nullable=False),
+    Column("held_at", UtcDateTime(), nullable=False),
+)
+
+# How often an event was sent back only to wait behind a held one: those deliveries are not
+# attempts, so they do not bring it closer to being parked.
+deferrals = Table(
+    "chassis_deferrals",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
 operations = Table(
     "chassis_operations",
     metadata,
