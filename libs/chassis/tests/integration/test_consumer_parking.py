@@ -181,6 +181,23 @@ async def test_later_events_of_an_entity_wait_for_its_failed_event_while_other_e
     assert await host.db.run(applied, host, "things/1") == ["a", "bad", "c", "d"]
 
 
+async def test_waiting_behind_a_held_event_does_not_use_up_an_events_own_attempts(probe) -> None:
+    host, _, admin = probe
+    await _publish(host, ["bad", "bad"], entity="things/3")
+
+    async def both_parked() -> bool:
+        listed = await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())
+        return len(listed.parked_events) == 2
+
+    await _until(both_parked)
+    first, second = sorted(
+        (await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())).parked_events,
+        key=lambda parked: parked.deliveries,
+    )
+    # The second waited while the first was retried, then had its own three attempts.
+    assert first.deliveries == 3 and second.deliveries > 3
+
+
 def test_build_event_carries_the_payload_and_a_fresh_id() -> None:
     first = build_event(
         source="probe", event_type="t", entity="e", payload=wrappers_pb2.StringValue(value="x")

@@ -163,8 +163,8 @@ class DurableConsumer:
         await self._defer([d for d in deliveries if self._waits(d, state.holds)])
         if not ready:
             return
-        held_events = {hold.event_id for hold in state.holds.values()}
-        settled = [d.envelope.id for d in ready if d.envelope.id in state.deferrals or d.envelope.id in held_events]
+        waited = {hold.event_id for hold in state.holds.values()} | set(state.deferrals)
+        settled = [d.envelope.id for d in ready if d.envelope.id in waited]
         try:
             await self._db.run(self._apply, ready, settled)
         except Exception:
@@ -200,11 +200,13 @@ class DurableConsumer:
                     )
                 )
             }
-            waited = {
-                row.event_id: row.count
-                for row in connection.execute(
-                    select(deferrals).where(deferrals.c.consumer == self.name, deferrals.c.event_id.in_(ids))
-                )
+            waited: dict[str, int] = {
+                event_id: count
+                for event_id, count in connection.execute(
+                    select(deferrals.c.event_id, deferrals.c.count).where(
+                        deferrals.c.consumer == self.name, deferrals.c.event_id.in_(ids)
+                    )
+                ).tuples()
             }
         return OrderState(holds, waited)
 
