@@ -40,6 +40,7 @@ from cadre.scheduling.v1 import (
     events_pb2,
     forecast_pb2,
     leave_pb2,
+    overtime_pb2,
     queue_pb2,
     schedule_pb2,
     scheduling_service_pb2,
@@ -201,7 +202,7 @@ async def platform(
                             else [],
                             contract=employee_pb2.Contract(
                                 min_weekly_minutes=0,
-                                max_weekly_minutes=2400,
+                                max_weekly_minutes=2700,
                                 min_rest_minutes=660,
                                 max_consecutive_days=6,
                                 days_off_per_week=2,
@@ -210,14 +211,17 @@ async def platform(
                     )
                 )
             ).name
-        for who, action, scope, days in (
-            ("lead_a", grant_pb2.ACTION_APPROVE_LEAVE, "a", 2),
-            ("lead_a", grant_pb2.ACTION_PUBLISH_SCHEDULE, "a", None),
-            ("lead_b", grant_pb2.ACTION_APPROVE_LEAVE, "b", 10),
+        for who, action, scope, days, minutes in (
+            ("lead_a", grant_pb2.ACTION_APPROVE_LEAVE, "a", 2, None),
+            ("lead_a", grant_pb2.ACTION_PUBLISH_SCHEDULE, "a", None, None),
+            ("lead_a", grant_pb2.ACTION_AUTHORIZE_OVERTIME, "a", None, 120),
+            ("lead_b", grant_pb2.ACTION_APPROVE_LEAVE, "b", 10, None),
         ):
             limits = grant_pb2.Limits()
             if days is not None:
                 limits.max_days = days
+            if minutes is not None:
+                limits.max_minutes = minutes
             await admin.CreateGrant(
                 rs.CreateGrantRequest(
                     grant=grant_pb2.Grant(
@@ -229,8 +233,8 @@ async def platform(
                     )
                 )
             )
-        # 4 units, 10 hires and 3 grants at least.
-        await _caught_up(nats_server.url, "CADRE_ROSTER", "scheduling-roster", at_least=17)
+        # 4 units, 10 hires and 4 grants at least.
+        await _caught_up(nats_server.url, "CADRE_ROSTER", "scheduling-roster", at_least=18)
         try:
             yield p
         finally:
@@ -717,6 +721,51 @@ async def test_generate_publish_and_reoptimize_after_a_sick_call(
     assert third.version == 3 and third.state == schedule_pb2.Schedule.STATE_PUBLISHED
     events = await _published(p.nats_url, "cadre.scheduling.v1.schedule.published", at_least=3)
     assert sorted(events[2].changed_employees) == sorted([mine.employee, theirs.employee])
+
+    # Overtime where coverage is short: beyond the leader's 120 minutes it is refused; within
+    # it, an eligible colleague accepts and the time is scheduled.
+    lead = p.scheduling("lead_a")
+    report = await lead.GetCoverageReport(pb.GetCoverageReportRequest(schedule=third.name))
+    short = [i.start_time.ToDatetime(tzinfo=UTC) for i in report.intervals if i.shortfall]
+    assert short, "the schedule covers every interval; nothing to offer"
+
+    def offer(start: datetime, minutes: int) -> overtime_pb2.OvertimeOffer:
+        return overtime_pb2.OvertimeOffer(
+            queue=queue, start_time=_ts(start), end_time=_ts(start + timedelta(minutes=minutes))
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as too_long:
+        await lead.CreateOvertimeOffer(
+            pb.CreateOvertimeOfferRequest(parent=p.units["a"], overtime_offer=offer(short[0], 180))
+        )
+    _expect(too_long.value, grpc.StatusCode.PERMISSION_DENIED, "OVER_LIMIT")
+    created = None
+    for start in short:
+        try:
+            created = await lead.CreateOvertimeOffer(
+                pb.CreateOvertimeOfferRequest(parent=p.units["a"], overtime_offer=offer(start, 60))
+            )
+            break
+        except grpc.aio.AioRpcError as error:
+            _expect(error, grpc.StatusCode.FAILED_PRECONDITION, "NO_ELIGIBLE_EMPLOYEES")
+    assert (
+        created is not None
+        and created.state == overtime_pb2.OvertimeOffer.STATE_OPEN
+        and created.minutes == 60
+    )
+    taker = next(k for k, v in p.people.items() if v == created.eligible_employees[0])
+    accepted = await p.scheduling(taker).AcceptOvertimeOffer(pb.AcceptOvertimeOfferRequest(name=created.name))
+    assert (
+        accepted.state == overtime_pb2.OvertimeOffer.STATE_ACCEPTED
+        and accepted.accepted_by == p.people[taker]
+    )
+    fourth = await lead.GetSchedule(pb.GetScheduleRequest(name=accepted.schedule))
+    assert [s.employee for s in fourth.shifts if s.overtime] == [p.people[taker]] and fourth.version == 4
+    (taken,) = await _published(p.nats_url, "cadre.scheduling.v1.overtime.accepted")
+    assert (taken.employee, taken.minutes, taken.overtime_offer) == (p.people[taker], 60, created.name)
+    with pytest.raises(grpc.aio.AioRpcError) as twice:
+        await p.scheduling(taker).AcceptOvertimeOffer(pb.AcceptOvertimeOfferRequest(name=created.name))
+    _expect(twice.value, grpc.StatusCode.FAILED_PRECONDITION, "OFFER_NOT_OPEN")
 
 
 async def test_generation_requests_are_checked_before_anything_runs(platform: Platform) -> None:

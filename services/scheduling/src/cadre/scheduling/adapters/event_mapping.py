@@ -14,6 +14,7 @@ from cadre.scheduling.domain.events import (
     ForecastPublished,
     LeaveApproved,
     LeaveCancelled,
+    OvertimeAccepted,
     RequirementPublished,
     SchedulePublished,
     SchedulingEvent,
@@ -26,6 +27,7 @@ SCHEDULE_PUBLISHED = "cadre.scheduling.v1.schedule.published"
 LEAVE_APPROVED = "cadre.scheduling.v1.leave.approved"
 LEAVE_CANCELLED = "cadre.scheduling.v1.leave.cancelled"
 ATTENDANCE_RECORDED = "cadre.scheduling.v1.attendance.recorded"
+OVERTIME_ACCEPTED = "cadre.scheduling.v1.overtime.accepted"
 
 
 def to_message(event: SchedulingEvent) -> tuple[str, str, Message]:
@@ -122,6 +124,20 @@ def to_message(event: SchedulingEvent) -> tuple[str, str, Message]:
                     revision=revision,
                 ),
             )
+        case OvertimeAccepted(offer=o, work_day=work_day):
+            name = f"{w.ORG_UNITS}/{o.org_unit_id}/overtimeOffers/{o.id}"
+            return (
+                OVERTIME_ACCEPTED,
+                name,
+                events_pb2.OvertimeAcceptedEvent(
+                    overtime_offer=name,
+                    employee=f"{w.EMPLOYEES}/{o.accepted_by}",
+                    start_time=w.timestamp(o.start),
+                    end_time=w.timestamp(o.end),
+                    minutes=o.minutes,
+                    day_kind=events_pb2.DAY_KIND_WORK_DAY if work_day else events_pb2.DAY_KIND_REST_DAY,
+                ),
+            )
     raise TypeError(f"unmapped event {event!r}")
 
 
@@ -161,4 +177,10 @@ def audit_view(event: SchedulingEvent) -> dict[str, object]:
             }
         case AttendanceRecorded(figures=f, revision=revision):
             return {"work_date": f.day.isoformat(), "worked_minutes": f.worked_minutes, "revision": revision}
+        case OvertimeAccepted(offer=o):
+            return {
+                "employee": f"{w.EMPLOYEES}/{o.accepted_by}",
+                "minutes": o.minutes,
+                "start": o.start.isoformat(),
+            }
     raise TypeError(f"unmapped event {event!r}")

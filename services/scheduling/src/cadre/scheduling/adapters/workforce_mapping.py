@@ -13,12 +13,14 @@ from cadre.chassis.proto_dates import date_to_proto
 from cadre.chassis.resource_names import parse_name
 from cadre.scheduling.domain.attendance import DayFigures
 from cadre.scheduling.domain.leave import LeaveRequest, LeaveState
+from cadre.scheduling.domain.overtime import OfferState, OvertimeOffer
 from cadre.scheduling.domain.schedule import Activity, ActivityKind, Schedule, ScheduleState, Shift
 from cadre.scheduling.domain.shift_templates import BreakKind, BreakRule, ShiftTemplate, TemplateSettings
 from cadre.scheduling.domain.swap import ShiftSwap, SwapState
 from cadre.scheduling.v1 import (
     adherence_pb2,
     leave_pb2,
+    overtime_pb2,
     schedule_pb2,
     shift_pb2,
     shift_template_pb2,
@@ -292,4 +294,29 @@ def swap_to_proto(s: ShiftSwap) -> swap_pb2.ShiftSwap:
         schedule=schedule_name(s.org_unit_id, s.schedule_id) if s.schedule_id else "",
         create_time=timestamp(s.created_at),
         etag=etag(s.version),
+    )
+
+
+_OFFER_STATE = {
+    OfferState.OPEN: overtime_pb2.OvertimeOffer.STATE_OPEN,
+    OfferState.ACCEPTED: overtime_pb2.OvertimeOffer.STATE_ACCEPTED,
+}
+
+
+def offer_to_proto(o: OvertimeOffer) -> overtime_pb2.OvertimeOffer:
+    return overtime_pb2.OvertimeOffer(
+        name=f"{ORG_UNITS}/{o.org_unit_id}/overtimeOffers/{o.id}",
+        queue=f"queues/{o.queue_id}",
+        start_time=timestamp(o.start),
+        end_time=timestamp(o.end),
+        minutes=o.minutes,
+        eligible_employees=[f"{EMPLOYEES}/{e}" for e in o.eligible],
+        state=overtime_pb2.OvertimeOffer.STATE_OPEN
+        if o.state is OfferState.OPEN
+        else overtime_pb2.OvertimeOffer.STATE_ACCEPTED,
+        authorized_by=o.authorized_by,
+        accepted_by=f"{EMPLOYEES}/{o.accepted_by}" if o.accepted_by else "",
+        schedule=schedule_name(o.org_unit_id, o.schedule_id) if o.schedule_id else "",
+        create_time=timestamp(o.created_at),
+        etag=etag(o.version),
     )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cadre.scheduling.adapters.exchange_tables import shift_swaps
+from cadre.scheduling.adapters.exchange_tables import overtime_offers, shift_swaps
 from cadre.scheduling.adapters.workforce_tables import (
     agent_states,
     daily_attendance,
@@ -24,6 +24,7 @@ from cadre.scheduling.adapters.workforce_tables import (
 )
 from cadre.scheduling.domain.attendance import AgentState, DayFigures, StateChange
 from cadre.scheduling.domain.leave import Impact, LeaveRequest, LeaveState
+from cadre.scheduling.domain.overtime import OfferState, OvertimeOffer
 from cadre.scheduling.domain.schedule import Activity, ActivityKind, Schedule, ScheduleState, Shift
 from cadre.scheduling.domain.shift_templates import BreakKind, BreakRule, ShiftTemplate, TemplateSettings
 from cadre.scheduling.domain.swap import ShiftSwap, SwapState
@@ -576,5 +577,65 @@ class SqlSwaps:
             update(shift_swaps)
             .where(shift_swaps.c.id == s.id, shift_swaps.c.version == previous_version)
             .values(**_swap_values(s))
+        )
+        return result.rowcount == 1
+
+
+# ---------------------------------------------------------------- overtime offers
+
+
+def _offer(row: Row) -> OvertimeOffer:
+    return OvertimeOffer(
+        id=row.id,
+        org_unit_id=row.org_unit_id,
+        queue_id=row.queue_id,
+        start=row.start_time,
+        end=row.end_time,
+        eligible=tuple(json.loads(row.eligible)),
+        state=OfferState(row.state),
+        authorized_by=row.authorized_by,
+        accepted_by=row.accepted_by,
+        schedule_id=row.schedule_id,
+        created_at=row.created_at,
+        version=row.version,
+    )
+
+
+def _offer_values(o: OvertimeOffer) -> dict[str, Any]:
+    return {
+        "org_unit_id": o.org_unit_id,
+        "queue_id": o.queue_id,
+        "start_time": o.start,
+        "end_time": o.end,
+        "eligible": json.dumps(list(o.eligible)),
+        "state": o.state.value,
+        "authorized_by": o.authorized_by,
+        "accepted_by": o.accepted_by,
+        "schedule_id": o.schedule_id,
+        "created_at": o.created_at,
+        "version": o.version,
+    }
+
+
+class SqlOvertime:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def get(self, org_unit_id: str, offer_id: str) -> OvertimeOffer | None:
+        row = self._c.execute(
+            select(overtime_offers).where(
+                overtime_offers.c.id == offer_id, overtime_offers.c.org_unit_id == org_unit_id
+            )
+        ).first()
+        return _offer(row) if row else None
+
+    def add(self, o: OvertimeOffer) -> None:
+        self._c.execute(insert(overtime_offers).values(id=o.id, **_offer_values(o)))
+
+    def replace(self, o: OvertimeOffer, *, previous_version: int) -> bool:
+        result = self._c.execute(
+            update(overtime_offers)
+            .where(overtime_offers.c.id == o.id, overtime_offers.c.version == previous_version)
+            .values(**_offer_values(o))
         )
         return result.rowcount == 1

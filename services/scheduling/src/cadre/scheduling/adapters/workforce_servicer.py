@@ -26,13 +26,16 @@ from cadre.scheduling.adapters import workforce_mapping as w
 from cadre.scheduling.adapters.workforce_unit import Authorities, SqlWorkforce
 from cadre.scheduling.app import attendance as attendance_cases
 from cadre.scheduling.app import leave as leave_cases
+from cadre.scheduling.app import overtime as overtime_cases
 from cadre.scheduling.app import schedules as schedule_cases
 from cadre.scheduling.app import shift_templates as template_cases
 from cadre.scheduling.app import swaps as swap_cases
+from cadre.scheduling.domain import overtime as overtime_rules
 from cadre.scheduling.domain.attendance import AgentState, StateChange
 from cadre.scheduling.domain.rostering import problem as engine_problem
 from cadre.scheduling.v1 import (
     leave_pb2,
+    overtime_pb2,
     schedule_pb2,
     scheduling_service_pb2,
     shift_template_pb2,
@@ -557,6 +560,61 @@ class WorkforceRpcs:
                 swap_cases.approve_swap(
                     x, org_unit_id=unit_id, swap_id=swap_id, expected_version=expected, now=now
                 )
+            ),
+        )
+
+    # ------------------------------------------------------------ overtime
+
+    async def CreateOvertimeOffer(
+        self, request: pb.CreateOvertimeOfferRequest, context: grpc.aio.ServicerContext
+    ) -> overtime_pb2.OvertimeOffer:
+        unit_id = _org_unit(request.parent, "parent")
+        o = request.overtime_offer
+        queue_id = parse_name(o.queue, "queues", "overtime_offer.queue")
+        start = w.moment(o.start_time) if o.HasField("start_time") else None
+        end = w.moment(o.end_time) if o.HasField("end_time") else None
+        overtime_rules.check_offer(start, end)
+        assert start is not None and end is not None
+        now = self._clock()
+        return await self._once(
+            "CreateOvertimeOffer",
+            request,
+            overtime_pb2.OvertimeOffer,
+            lambda x: w.offer_to_proto(
+                overtime_cases.create_offer(
+                    x,
+                    org_unit_id=unit_id,
+                    offer_id=new_id(),
+                    queue_id=queue_id,
+                    start=start,
+                    end=end,
+                    now=now,
+                )
+            ),
+        )
+
+    async def GetOvertimeOffer(
+        self, request: pb.GetOvertimeOfferRequest, context: grpc.aio.ServicerContext
+    ) -> overtime_pb2.OvertimeOffer:
+        unit_id, offer_id = w.child(request.name, w.ORG_UNITS, "overtimeOffers", "name")
+        now = self._clock()
+        return await self._looking(
+            lambda x: w.offer_to_proto(
+                overtime_cases.get_offer(x, org_unit_id=unit_id, offer_id=offer_id, now=now)
+            )
+        )
+
+    async def AcceptOvertimeOffer(
+        self, request: pb.AcceptOvertimeOfferRequest, context: grpc.aio.ServicerContext
+    ) -> overtime_pb2.OvertimeOffer:
+        unit_id, offer_id = w.child(request.name, w.ORG_UNITS, "overtimeOffers", "name")
+        now = self._clock()
+        return await self._once(
+            "AcceptOvertimeOffer",
+            request,
+            overtime_pb2.OvertimeOffer,
+            lambda x: w.offer_to_proto(
+                overtime_cases.accept_offer(x, org_unit_id=unit_id, offer_id=offer_id, now=now)
             ),
         )
 

@@ -17,6 +17,7 @@ from cadre.scheduling.adapters.repository import SqlQueues, SqlRequirements
 from cadre.scheduling.adapters.workforce_repository import (
     SqlAttendance,
     SqlLeave,
+    SqlOvertime,
     SqlSchedules,
     SqlShiftTemplates,
     SqlSwaps,
@@ -47,6 +48,7 @@ class SqlWorkforce:
         self.attendance = SqlAttendance(connection)
         self.training = SqlTrainingBlocks(connection)
         self.swaps = SqlSwaps(connection)
+        self.overtime = SqlOvertime(connection)
         self.queues = SqlQueues(connection)
         self.requirements = SqlRequirements(connection)
 

@@ -21,6 +21,7 @@ class Workforce(Protocol):
     attendance: Any
     training: Any
     swaps: Any
+    overtime: Any
     queues: Any
     requirements: Any
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cadre.scheduling.domain.attendance import DayFigures
 from cadre.scheduling.domain.forecasting import Forecast
 from cadre.scheduling.domain.leave import LeaveRequest
+from cadre.scheduling.domain.overtime import OvertimeOffer
 from cadre.scheduling.domain.schedule import Schedule
 from cadre.scheduling.domain.staffing import Requirement
 
@@ -44,6 +45,12 @@ class AttendanceRecorded:
     revision: int
 
 
+@dataclass(frozen=True)
+class OvertimeAccepted:
+    offer: OvertimeOffer
+    work_day: bool
+
+
 SchedulingEvent = (
     ForecastPublished
     | RequirementPublished
@@ -51,4 +58,5 @@ SchedulingEvent = (
     | LeaveApproved
     | LeaveCancelled
     | AttendanceRecorded
+    | OvertimeAccepted
 )

@@ -1,4 +1,4 @@
-"""Shift swaps.
+"""Shift swaps and overtime offers.
 
 Revision ID: scheduling_0003
 """
