@@ -10,3 +10,17 @@ Entry points (see ``problem.py`` for the data they take and give):
 * ``plan_shift_counts(problem, params) -> ShiftCountPlan`` — how many shifts of each
   (queue, day, template, start) best cover the requirement, ignoring who works them.
 """
+
+from cadre.scheduling.domain.rostering.coverage import coverage_report
+from cadre.scheduling.domain.rostering.shift_count import ShiftCountPlan, plan_shift_counts
+from cadre.scheduling.domain.rostering.solver import generate_schedule, reoptimize
+from cadre.scheduling.domain.rostering.validator import validate
+
+__all__ = [
+    "ShiftCountPlan",
+    "coverage_report",
+    "generate_schedule",
+    "plan_shift_counts",
+    "reoptimize",
+    "validate",
+]

@@ -124,7 +124,7 @@ class Horizon:
         return self.first_day + timedelta(days=index)
 
     def local(self, day_index: int, minute: int) -> datetime:
-        """The aware datetime ``minute`` wall minutes (may exceed a day) after day ``day_index``'s midnight."""
+        """The aware datetime ``minute`` wall minutes (maybe > 1440) after day ``day_index``'s midnight."""
         extra_days, minute_of_day = divmod(minute, MINUTES_PER_DAY)
         day = self.day(day_index + extra_days)
         return datetime(day.year, day.month, day.day, tzinfo=self.zone) + timedelta(minutes=minute_of_day)
