@@ -278,11 +278,15 @@ def result_of(problem: p.RosteringProblem, shifts: Sequence[Shift]) -> p.Schedul
                 ),
             )
         )
+    from cadre.scheduling.domain.rostering import coverage_report
+
+    coverage, short = coverage_report(problem, assignments)
     return p.ScheduleResult(
         status=p.SolveStatus.FEASIBLE,
         method=p.Method.AUTO,
         assignments=tuple(assignments),
-        coverage=(),
+        coverage=coverage,
+        short_intervals=short,
         objective=0,
         lower_bound=0,
     )
