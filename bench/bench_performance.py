@@ -1,12 +1,15 @@
 """Fact ingestion and pay-period calculation of the performance service, on SQLite and PostgreSQL.
 
-A month of a 10,000-agent center (500 teams): about 2 million contact records, 300,000
-attendance days, quality evaluations, surveys and errors. Per backend it prints
+A month of a contact center, 20 agents a team, about 210 contact records and 30 attendance
+days per agent: the issue's 10,000 agents (2.1 million contact records, 300,000 attendance
+days) with `BENCH_AGENTS=10000`; the default full run is 5,000 agents (half of it) so that
+both databases fit the 300 s budget on a shared 2-core machine. Per backend it prints
 
 - the ingestion rate of performance's own path (`IngestFacts`' code, in process: every
   fact checked, its local date derived, rows written with `ON CONFLICT DO NOTHING` so a
   re-sent fact counts once, 100,000 facts per transaction) beside a bare SQLAlchemy Core
-  bulk insert of the same rows into an identical table, and the ratio (goal ≥ 0.5);
+  bulk insert of the same rows (the first 500,000) into an identical table, and the ratio
+  (goal ≥ 0.5);
 - the same batches sent through gRPC (`IngestFacts` over a socket) for a sample;
 - the whole period calculated (`CalculatePayPeriod` as a long-running operation: loading,
   10,000 statements, their lines, the outbox rows of `statement.issued`), goal < 60 s.
@@ -54,12 +57,15 @@ from cadre.performance.v1 import performance_service_pb2 as pb
 # The in-process service host would print its spans; the figures are what this prints.
 os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
 QUICK = bool(os.environ.get("BENCH_QUICK"))
-AGENTS = 1_000 if QUICK else 10_000
+# The issue's month is 10,000 agents (`BENCH_AGENTS=10000`, about 8 minutes for both databases
+# on a busy 2-core machine); the default full run is half of it, so both fit the 300 s budget.
+AGENTS = 1_000 if QUICK else int(os.environ.get("BENCH_AGENTS", "5000"))
+BARE_BATCHES = 5  # the bare insert's rate is measured on the first 500,000 of the same rows
 TEAM_SIZE = 20
 DAYS = 30  # attendance days per agent in the month
 CONTACTS_PER_DAY = 200 // DAYS + 1  # about 200 contact records per agent in the month
 BATCH = 100_000
-GRPC_SAMPLE = 20_000 if QUICK else 100_000  # contact records sent through the socket
+GRPC_SAMPLE = 20_000 if QUICK else 40_000  # contact records sent through the socket
 GRPC_BATCH = 20_000  # fits the 4 MiB message limit
 MONTH = date(2026, 3, 1)
 rng = random.Random(6)
@@ -75,7 +81,7 @@ def seed_org(engine: Engine, people: list[str]) -> None:
     teams = ids(-(-len(people) // TEAM_SIZE))
     departments = ids(max(1, len(teams) // 20))
     units = [{"id": center, "path": f"/{center}/", "site": "bench", "time_zone": "UTC"}]
-    for i, department in enumerate(departments):
+    for department in departments:
         units.append(
             {"id": department, "path": f"/{center}/{department}/", "site": "bench", "time_zone": "UTC"}
         )
@@ -253,7 +259,8 @@ async def run_backend(backend: str, workspace: Workspace) -> list[str]:
     )
     Index("ix_bench_bare_employee_day", bare_table.c.employee_id, bare_table.c.work_date)
     bare_metadata.create_all(db.engine)
-    prepared = [bare_rows(b) for b in batches]
+    prepared = [bare_rows(b) for b in batches[:BARE_BATCHES]]
+    bare_count = sum(len(rows) for rows in prepared)
     began = time.perf_counter()
     for rows in prepared:
         with db.engine.begin() as connection:
@@ -286,14 +293,14 @@ async def run_backend(backend: str, workspace: Workspace) -> list[str]:
     assert again == 0
 
     ours_rate = total_facts / ours_seconds
-    bare_rate = contacts / bare_seconds
+    bare_rate = bare_count / bare_seconds
     lines.append(
         f"performance: {name} ingestion {total_facts:,} facts ({contacts:,} contact records) in "
-        f"{ours_seconds:.1f} s = {ours_rate:,.0f} facts/s; bare Core bulk insert of the same contact rows "
-        f"{bare_seconds:.1f} s = {bare_rate:,.0f} rows/s; ratio {ours_rate / bare_rate:.2f} (goal ≥ 0.5)"
+        f"{ours_seconds:.1f} s = {ours_rate:,.0f} facts/s; bare Core bulk insert of the first {bare_count:,} "
+        f"of the same contact rows {bare_seconds:.1f} s = {bare_rate:,.0f} rows/s; ratio {ours_rate / bare_rate:.2f} (goal ≥ 0.5)"
     )
     lines.append(
-        f"performance: {name} re-sending a batch of {len(batches[0].contact_records):,} already-stored facts: "
+        f"performance: {name} re-sending a batch of {duplicates:,} already-stored facts: "
         f"{duplicates:,} recognised, 0 stored, {resend_seconds:.2f} s"
     )
 

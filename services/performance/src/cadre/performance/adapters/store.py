@@ -35,7 +35,7 @@ from cadre.performance.adapters.tables import (
     stints,
     training_time,
 )
-from cadre.performance.app.kpis import MEASURES, pooled
+from cadre.performance.app.kpis import MEASURES
 from cadre.performance.app.payroll import AttendanceDay, CalculatedStatement, EmployeeFacts
 from cadre.performance.domain.kpi import Scorecard
 from cadre.performance.domain.org import OrgTree, Stint, last_team_within, nearest_defined
@@ -118,22 +118,25 @@ class Store:
         self, first: date, last: date, employee_ids: Sequence[str] | None = None
     ) -> dict[tuple[str, date], dict[str, int]]:
         """Every KPI measure per (employee, day) in `first…last`."""
-        found: dict[tuple[str, date], dict[str, int]] = defaultdict(dict)
+        return self._sums(first, last, employee_ids, by_day=True)  # type: ignore[return-value]
 
-        def where(table: Any) -> Any:
+    def employee_sums(self, first: date, last: date) -> dict[str, dict[str, int]]:
+        """Every KPI measure per employee over `first…last` (what a period's score needs)."""
+        return self._sums(first, last, None, by_day=False)  # type: ignore[return-value]
+
+    def _sums(
+        self, first: date, last: date, employee_ids: Sequence[str] | None, *, by_day: bool
+    ) -> dict[Any, dict[str, int]]:
+        found: dict[Any, dict[str, int]] = defaultdict(dict)
+
+        def gather(table: Any, columns: dict[str, Any]) -> None:
             condition = and_(table.c.work_date >= first, table.c.work_date <= last)
             if employee_ids is not None:
                 condition = and_(condition, table.c.employee_id.in_(list(employee_ids)))
-            return condition
-
-        def gather(table: Any, columns: dict[str, Any]) -> None:
-            query = (
-                select(table.c.employee_id, table.c.work_date, *(c.label(n) for n, c in columns.items()))
-                .where(where(table))
-                .group_by(table.c.employee_id, table.c.work_date)
-            )
+            keys = [table.c.employee_id, table.c.work_date] if by_day else [table.c.employee_id]
+            query = select(*keys, *(c.label(n) for n, c in columns.items())).where(condition).group_by(*keys)
             for row in self.c.execute(query):
-                sums = found[(row.employee_id, row.work_date)]
+                sums = found[(row[0], row[1]) if by_day else row[0]]
                 for name in columns:
                     sums[name] = int(getattr(row, name) or 0)
 
@@ -172,13 +175,6 @@ class Store:
             },
         )
         return found
-
-    def employee_sums(self, first: date, last: date) -> dict[str, dict[str, int]]:
-        """The period's measures per employee (day sums pooled)."""
-        per_employee: dict[str, dict[str, int]] = defaultdict(dict)
-        for (employee_id, _), sums in self.day_sums(first, last).items():
-            pooled(sums, per_employee[employee_id])
-        return per_employee
 
     # --- what a calculation needs ---
 

@@ -8,6 +8,7 @@ version's. Rates are Decimal (a derived hourly rate need not be whole cents); am
 from __future__ import annotations
 
 import enum
+from functools import cached_property
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -75,7 +76,7 @@ class PayRules:
             return DayClass.STATUTORY_HOLIDAY
         return DayClass.REST_DAY if rest_day else DayClass.WORK_DAY
 
-    @property
+    @cached_property
     def hourly_rate(self) -> Decimal:
         """Exact hourly rate in major units: the base rate, or the monthly wage / standard hours."""
         if self.base_kind is BaseKind.HOURLY:
