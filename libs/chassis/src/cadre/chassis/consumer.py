@@ -93,7 +93,7 @@ class DurableConsumer:
         self.stream = stream
         self._db = db
         self._bus = bus
-        self._subjects = list(subjects)
+        self.subjects = list(subjects)
         self._handler = handler
         self._batch_size = batch_size
         self._max_deliver = max_deliver
@@ -112,7 +112,7 @@ class DurableConsumer:
             # attempts. The consumer parks after `max_deliver` real attempts (see `_attempts`).
             max_deliver=-1,
             max_ack_pending=max(1000, self._batch_size * 4),
-            filter_subjects=self._subjects,
+            filter_subjects=self.subjects,
         )
 
     async def ensure(self) -> None:

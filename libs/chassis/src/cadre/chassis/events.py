@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -89,3 +90,24 @@ def _payload_class(full_name: str) -> type[Message]:
 
 def trace_context_of(envelope: envelope_pb2.Envelope) -> Context:
     return propagate.extract(dict(envelope.trace_context))
+
+
+def subject_matches(filters: Sequence[str], subject: str) -> bool:
+    """Whether a NATS subject matches any of the filters (`*` one token, `>` the rest); no
+    filters match everything."""
+    if not filters:
+        return True
+    tokens = subject.split(".")
+    for pattern in filters:
+        parts = pattern.split(".")
+        for index, part in enumerate(parts):
+            if part == ">":
+                if len(tokens) > index:
+                    return True
+                break
+            if index >= len(tokens) or (part != "*" and part != tokens[index]):
+                break
+        else:
+            if len(parts) == len(tokens):
+                return True
+    return False

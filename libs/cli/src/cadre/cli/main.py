@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 import grpc
@@ -16,7 +17,7 @@ from rich.table import Table
 
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
 from cadre.chassis.auth import ensure_dev_keys, issue_token
-from cadre.cli import bus_view
+from cadre.cli import bus_view, reconciliation
 from cadre.cli.platform import LocalPlatform
 from cadre.cli.processes import NatsServer, ServiceProcess, health_status
 from cadre.cli.scheduling_commands import scheduling_app
@@ -163,6 +164,36 @@ def status() -> None:
         )
     console.print(stream_table)
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(
+    hours: Annotated[float, typer.Option(help="How far back to look (within the outbox retention)")] = 24.0,
+    settle: Annotated[float, typer.Option(help="Leave out events younger than this many seconds")] = 60.0,
+    repair: Annotated[bool, typer.Option(help="Publish the missing events again")] = True,
+) -> None:
+    """Compare what every producer published with what every consumer applied (R20); with
+    --repair (the default) publish each missing event again. Exits 1 when a gap stays open."""
+    platform = LocalPlatform.from_environment()
+    start, end = reconciliation.window(hours=hours, settle_seconds=settle, now=datetime.now(UTC))
+    addresses = {name: platform.address(name) for name in platform.service_ports}
+    try:
+        reports = asyncio.run(
+            reconciliation.reconcile(addresses, platform.admin_token(), start=start, end=end, repair=repair)
+        )
+    except grpc.RpcError as error:
+        console.print(f"[red]reconciliation stopped: {error.code().name} {error.details()}[/]")
+        raise typer.Exit(1) from None
+    table = Table(title=f"published {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC against applied")
+    for column in ("consumer", "in service", "of producer", "events checked", "missing", "republished"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(
+            r.consumer, r.service, r.producer, str(r.checked), str(len(r.missing)), str(r.republished)
+        )
+    console.print(table)
+    if any(len(r.missing) > r.republished for r in reports):
         raise typer.Exit(1)
 
 
