@@ -4,6 +4,7 @@ corrections, with scope and audit — amounts checked by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -337,3 +338,25 @@ async def test_facts_are_counted_once_and_a_bad_batch_stores_nothing(world: Worl
     )
     assert report.measures["offered"] == "1" and report.measures["csat_points"] == "5"
     assert "quality_evaluations" not in report.measures  # nothing of the bad batch was stored
+
+
+async def test_racing_closes_close_once_and_announce_once(world: World) -> None:
+    admin = world.as_()
+    await admin.CreatePayRules(pb.CreatePayRulesRequest(pay_rules=world.rules()))
+    march = await period(world, MARCH)
+    calculated = await world.calculate(march)
+    outcomes = await asyncio.gather(
+        *(admin.ClosePayPeriod(pb.ClosePayPeriodRequest(name=march, etag=calculated.etag)) for _ in range(4)),
+        return_exceptions=True,
+    )
+    closed = [o for o in outcomes if isinstance(o, pay_pb2.PayPeriod)]
+    refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(closed) == 1 and len(refused) == 3
+    assert {e.code() for e in refused} <= {grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION}
+    with world.host.db.reader() as connection:
+        announced = connection.execute(
+            select(outbox.c.event_id).where(outbox.c.event_type.endswith("period.closed"))
+        )
+        assert len(announced.all()) == 1
+    stale = await admin.GetPayPeriod(pb.GetPayPeriodRequest(name=march))
+    assert stale.etag != calculated.etag

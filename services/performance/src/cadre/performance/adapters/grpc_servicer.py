@@ -531,7 +531,7 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
                     revision=revision,
                 ),
             )
-        store.change_period(period_id, state=PeriodState.CALCULATED.value, revision=revision)
+        store.change_period(period_id, row.version, state=PeriodState.CALCULATED.value, revision=revision)
         count, total = store.period_totals(period_id)
         unit.audit(
             action="CalculatePayPeriod",
@@ -561,7 +561,7 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
             row = self._period_row(store, period_id)
             period_rules.check_can_start_review(PeriodState(row.state), request.name)
             self._check_etag(row, request.etag)
-            store.change_period(period_id, state=PeriodState.IN_REVIEW.value)
+            store.change_period(period_id, row.version, state=PeriodState.IN_REVIEW.value)
             unit.audit(
                 action="StartPayPeriodReview",
                 entity=request.name,
@@ -590,7 +590,11 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
             self._check_etag(row, request.etag)
             now = self._clock()
             store.change_period(
-                period_id, state=PeriodState.CLOSED.value, close_time=now, closed_by=caller.principal
+                period_id,
+                row.version,
+                state=PeriodState.CLOSED.value,
+                close_time=now,
+                closed_by=caller.principal,
             )
             count, total = store.period_totals(period_id)
             currency = unit.connection.execute(
@@ -796,7 +800,7 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
             )
             store.add_line(target_period, employee_id, "CORRECTION", reversal, line_id)
             store.add_line(target_period, employee_id, "CORRECTION", replacement, line_id)
-            store.change_period(target_period)
+            store.change_period(target_period, target.version)
             acting = (
                 " → ".join(f"grants/{g.id}" for g in decision.chain)
                 if decision
@@ -985,7 +989,7 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
                     create_time=now,
                 )
             )
-            store.change_period(period_id)
+            store.change_period(period_id, period_row.version)
             name = f"{request.parent}/disputes/{dispute_id}"
             unit.publish(
                 event_type=f"{EVENT}dispute.opened",
@@ -1041,9 +1045,8 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
                 amount_minor=request.adjustment_amount_minor,
                 now=now,
             )
-            period_rules.check_can_resolve(
-                PeriodState(self._period_row(store, period_id).state), f"payPeriods/{period_id}"
-            )
+            period_row = self._period_row(store, period_id)
+            period_rules.check_can_resolve(PeriodState(period_row.state), f"payPeriods/{period_id}")
             if row.state != "OPEN":
                 raise failed_precondition(
                     "DISPUTE_RESOLVED", f"{request.name} was already {row.state.lower()}"
@@ -1064,17 +1067,19 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
                 )
                 adjustment_id = store.add_line(period_id, row.employee_id, "ADJUSTMENT", line, row.line_id)
             state = "ACCEPTED" if request.accept else "REJECTED"
-            unit.connection.execute(
+            resolved = unit.connection.execute(
                 update(disputes)
-                .where(disputes.c.id == dispute_id)
+                .where(disputes.c.id == dispute_id, disputes.c.state == "OPEN")
                 .values(
                     state=state,
                     resolved_by=caller.principal,
                     resolution=resolution,
                     adjustment_line_id=adjustment_id,
                 )
-            )
-            store.change_period(period_id)
+            ).rowcount
+            if resolved != 1:
+                raise aborted("CONCURRENT_CHANGE", f"{request.name} was resolved meanwhile")
+            store.change_period(period_id, period_row.version)
             adjustment_name = m.line_name(period_id, row.employee_id, adjustment_id) if adjustment_id else ""
             unit.publish(
                 event_type=f"{EVENT}dispute.resolved",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, case, delete, func, insert, select, update
 
+from cadre.chassis.errors import aborted
 from cadre.performance.adapters import proto_mapping as m
 from cadre.performance.adapters.tables import (
     accepted_overtime,
@@ -246,12 +247,16 @@ class Store:
             or 0
         )
 
-    def change_period(self, period_id: str, **values: Any) -> None:
-        self.c.execute(
+    def change_period(self, period_id: str, read_version: int, **values: Any) -> None:
+        """Changes the period as read at `read_version`; a change in between is ABORTED, so two
+        racing closes (or a close racing a dispute) never both happen."""
+        changed = self.c.execute(
             update(pay_periods)
-            .where(pay_periods.c.id == period_id)
+            .where(pay_periods.c.id == period_id, pay_periods.c.version == read_version)
             .values(version=pay_periods.c.version + 1, **values)
-        )
+        ).rowcount
+        if changed != 1:
+            raise aborted("CONCURRENT_CHANGE", f"payPeriods/{period_id} changed meanwhile; try again")
 
     # --- statements ---
 

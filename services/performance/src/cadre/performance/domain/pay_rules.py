@@ -8,11 +8,11 @@ version's. Rates are Decimal (a derived hourly rate need not be whole cents); am
 from __future__ import annotations
 
 import enum
-from functools import cached_property
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, localcontext
+from functools import cached_property
 
 from cadre.chassis.errors import Violations, failed_precondition
 from cadre.performance.domain.money import EXACT, Money, check_currency
