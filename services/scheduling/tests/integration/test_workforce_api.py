@@ -29,7 +29,7 @@ from cadre.cli.processes import NatsServer
 from cadre.events.v1 import authority_exercised_pb2
 from cadre.roster.main import build as build_roster
 from cadre.roster.settings import RosterSettings
-from cadre.roster.v1 import employee_pb2, grant_pb2, org_unit_pb2
+from cadre.roster.v1 import employee_pb2, grant_pb2, org_unit_pb2, transfer_pb2
 from cadre.roster.v1 import roster_service_pb2 as rs
 from cadre.roster.v1 import roster_service_pb2_grpc as rg
 from cadre.scheduling.main import AGENT_STATES_SUBJECT
@@ -798,3 +798,36 @@ async def test_generation_requests_are_checked_before_anything_runs(platform: Pl
         "queues",
         "time_budget_seconds",
     }
+
+
+async def test_a_transfer_moves_the_person_between_leaders_from_its_date(platform: Platform) -> None:
+    p = platform
+    leave = await p.scheduling("ben").CreateLeaveRequest(
+        pb.CreateLeaveRequestRequest(parent=p.people["ben"], leave_request=_leave(1))
+    )
+    assert (await p.scheduling("lead_a").GetLeaveRequest(pb.GetLeaveRequestRequest(name=leave.name))).name
+    today = datetime.now(ZoneInfo(TZ)).date()
+    roster = p.roster()
+    transfer = await roster.RequestTransfer(
+        rs.RequestTransferRequest(
+            transfer=transfer_pb2.Transfer(
+                employee=p.people["ben"],
+                to_org_unit=p.units["b"],
+                effective_date=date_pb2.Date(year=today.year, month=today.month, day=today.day),
+                reason="needed in b",
+            )
+        )
+    )
+    await roster.ExecuteTransfer(rs.ExecuteTransferRequest(name=transfer.name))
+    deadline = time.monotonic() + 20
+    while True:  # the transfer reaches scheduling over the bus
+        try:
+            await p.scheduling("lead_b").GetLeaveRequest(pb.GetLeaveRequestRequest(name=leave.name))
+            break
+        except grpc.aio.AioRpcError as error:
+            _expect(error, grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
+            assert time.monotonic() < deadline, "the transfer never reached scheduling"
+            await asyncio.sleep(0.1)
+    with pytest.raises(grpc.aio.AioRpcError) as gone:
+        await p.scheduling("lead_a").GetLeaveRequest(pb.GetLeaveRequestRequest(name=leave.name))
+    _expect(gone.value, grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")

@@ -10,7 +10,7 @@ keyed by the event's own facts, so a redelivered event changes nothing.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
@@ -204,8 +204,9 @@ def members(connection: Connection, team_id: str, first_day: date, last_day: dat
         select(memberships.c.employee_id).where(memberships.c.org_unit_id == team_id).distinct()
     ).scalars()
     found = []
+    span = (last_day - first_day).days + 1
     for employee_id in sorted(candidates):
-        days = [first_day, last_day]
+        days = (first_day + timedelta(days=i) for i in range(span))
         if not any(team_id_of(connection, employee_id, d) == team_id for d in days):
             continue
         p = person(connection, employee_id)

@@ -150,13 +150,26 @@ def build_problem(w: Workforce, request: GenerationRequest) -> p.RosteringProble
     if not templates:
         raise failed_precondition("NO_SHIFT_TEMPLATES", "parent: the team has no shift templates")
     ids = [person.id for person in people]
-    blocked = [
-        bridge.Blocked(r.employee_id, r.start_time, r.end_time, p.BlockKind.LEAVE, f"leaveRequests/{r.id}")
-        for r in w.leave.approved_between(ids, start, end)
-    ] + [
-        bridge.Blocked(e, s, t, p.BlockKind.TRAINING, "training")
-        for e, s, t in w.training.between(ids, start, end)
+    # Transfers count from their date: days a member spends in another team are blocked.
+    elsewhere = [
+        bridge.Blocked(person.id, *_range(team.time_zone, day, 1), p.BlockKind.OTHER, "another team")
+        for person in people
+        for day in (request.first_day + timedelta(days=i) for i in range(request.days))
+        if w.team_id_of(person.id, day) != team.id
     ]
+    blocked = (
+        elsewhere
+        + [
+            bridge.Blocked(
+                r.employee_id, r.start_time, r.end_time, p.BlockKind.LEAVE, f"leaveRequests/{r.id}"
+            )
+            for r in w.leave.approved_between(ids, start, end)
+        ]
+        + [
+            bridge.Blocked(e, s, t, p.BlockKind.TRAINING, "training")
+            for e, s, t in w.training.between(ids, start, end)
+        ]
+    )
     week_before = request.first_day - timedelta(days=7)
     previous = [
         s
