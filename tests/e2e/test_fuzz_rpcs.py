@@ -34,6 +34,8 @@ from cadre.roster.v1.org_unit_pb2 import OrgUnit
 from cadre.scheduling.v1 import queue_pb2
 from cadre.scheduling.v1 import scheduling_service_pb2 as scheduling_pb
 from cadre.scheduling.v1.queue_pb2 import Queue
+from cadre.training.v1 import training_service_pb2 as training_pb
+from cadre.training.v1.course_pb2 import Course
 
 F = descriptor.FieldDescriptor
 NASTY_STRINGS = [
@@ -51,6 +53,7 @@ COLLECTIONS = ["orgUnits", "employees", "queues", "transfers", "courses", "payPe
 CALLS_PER_METHOD = 12
 ROSTER = "/cadre.roster.v1.RosterService/"
 SCHEDULING = "/cadre.scheduling.v1.SchedulingService/"
+TRAINING = "/cadre.training.v1.TrainingService/"
 
 # A small valid world per service, created before the fuzzing (each factory gets the replies so
 # far), so that generated and mutated requests also reach existing resources.
@@ -98,6 +101,23 @@ SEEDS: dict[str, list[Seed]] = {
                     shrinkage=0.3,
                     interval_minutes=30,
                     time_zone="Europe/Berlin",
+                )
+            ),
+        ),
+    ],
+    "training": [
+        (
+            TRAINING + "CreateCourse",
+            lambda _: training_pb.CreateCourseRequest(
+                course=Course(
+                    code="BILL-301",
+                    title="Billing disputes",
+                    skill="billing",
+                    level=3,
+                    duration_minutes=240,
+                    pass_mark=70,
+                    validity_months=12,
+                    delivery=Course.DELIVERY_CLASSROOM,
                 )
             ),
         ),
