@@ -435,18 +435,18 @@ class SqlAttendance:
         self._c = connection
 
     def record_states(self, changes: Sequence[StateChange]) -> int:
-        """Stores changes not seen before; returns how many were new."""
-        if not changes:
-            return 0
-        statement = _dialect_insert(self._c, agent_states).on_conflict_do_nothing(
-            index_elements=[agent_states.c.employee_id, agent_states.c.time]
-        )
+        """Stores changes not seen before; returns how many were new (the rows the insert returned:
+        drivers disagree on rowcount for ON CONFLICT DO NOTHING)."""
         new = 0
-        for change in changes:
-            result = self._c.execute(
-                statement.values(employee_id=change.employee_id, time=change.time, state=int(change.state))
+        rows = [{"employee_id": c.employee_id, "time": c.time, "state": int(c.state)} for c in changes]
+        for first in range(0, len(rows), 500):
+            statement = (
+                _dialect_insert(self._c, agent_states)
+                .values(rows[first : first + 500])
+                .on_conflict_do_nothing(index_elements=[agent_states.c.employee_id, agent_states.c.time])
+                .returning(agent_states.c.employee_id)
             )
-            new += result.rowcount or 0
+            new += len(self._c.execute(statement).all())
         return new
 
     def states(self, employee_id: str, start: datetime, end: datetime) -> list[StateChange]:

@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 
 from cadre.chassis import paging
 from cadre.chassis.db import Database, UnitOfWork
-from cadre.chassis.errors import Violations, invalid_field
+from cadre.chassis.errors import DomainError, Violations, invalid_field
 from cadre.chassis.idempotency import run_idempotent, validate_request_id
 from cadre.chassis.operations import OperationRunner, Progress
 from cadre.chassis.proto_dates import date_from_proto
@@ -85,7 +85,7 @@ class WorkforceRpcs:
         if request.request_id:
             validate_request_id(request.request_id)
 
-        def run() -> M:
+        def once() -> M:
             return run_idempotent(
                 self._db,
                 method=f"{SERVICE}/{method}",
@@ -94,6 +94,16 @@ class WorkforceRpcs:
                 response_type=response_type,
                 work=lambda unit: work(SqlWorkforce(unit.connection, self._authorities, unit)),
             )
+
+        def run() -> M:
+            try:
+                return once()
+            except DomainError:
+                if not request.request_id:
+                    raise
+                # A concurrent twin with the same request id may have committed while this one
+                # waited on the same rows (PostgreSQL runs both): its answer is the answer.
+                return once()
 
         return await self._db.run(run)
 
