@@ -557,6 +557,33 @@ async def _template(p: Platform, name: str, earliest: int, latest: int) -> None:
     )
 
 
+async def _announce_training(p: Platform, employee: str, start: datetime, end: datetime) -> None:
+    """What the training service publishes when it schedules a session (its stream, its event)."""
+    from cadre.training.v1 import events_pb2 as training_events
+
+    connection = await nats.connect(p.nats_url)
+    try:
+        js = connection.jetstream()
+        await js.add_stream(name="CADRE_TRAINING", subjects=["cadre.training.v1.>"])
+        payload = training_events.SessionScheduledEvent(
+            session="courses/c1/sessions/s1",
+            course="courses/c1",
+            meetings=[training_events.SessionMeeting(start_time=_ts(start), end_time=_ts(end))],
+            participants=[employee],
+            version=1,
+        )
+        event = build_event(
+            source="training",
+            event_type="cadre.training.v1.session.scheduled",
+            entity=payload.session,
+            payload=payload,
+        )
+        await js.publish("cadre.training.v1.session.scheduled", event.envelope, stream="CADRE_TRAINING")
+    finally:
+        await connection.close()
+    await _caught_up(p.nats_url, "CADRE_TRAINING", "scheduling-training")
+
+
 async def _generate(p: Platform, who: str, **fields: Any) -> schedule_pb2.Schedule:
     started = await p.scheduling(who).GenerateSchedule(
         pb.GenerateScheduleRequest(parent=p.units["a"], seed=7, **fields)
@@ -602,8 +629,19 @@ async def test_generate_publish_and_reoptimize_after_a_sick_call(
     queue = await _billing_queue_with_requirement(p)
     await _day_template(p)
     week = date_pb2.Date(year=WEEK_START.year, month=WEEK_START.month, day=WEEK_START.day)
+    # Training announces a session for Ana on Tuesday morning: blocked time for the schedule.
+    tuesday = WEEK_START + timedelta(days=1)
+    session_start = datetime(tuesday.year, tuesday.month, tuesday.day, 9, tzinfo=ZoneInfo(TZ))
+    await _announce_training(p, p.people["ana"], session_start, session_start + timedelta(hours=3))
     draft = await _generate(p, "lead_a", start_date=week, days=7, queues=[queue], time_budget_seconds=5)
     assert draft.state == schedule_pb2.Schedule.STATE_DRAFT and draft.shifts
+    assert not [
+        s
+        for s in draft.shifts
+        if s.employee == p.people["ana"]
+        and s.start_time.ToDatetime(tzinfo=UTC) < session_start + timedelta(hours=3)
+        and session_start < s.end_time.ToDatetime(tzinfo=UTC)
+    ]
     assert draft.objective >= draft.objective_lower_bound
     assert _engine_check(p, database_url, draft) == []
     report = await p.scheduling("lead_a").GetCoverageReport(pb.GetCoverageReportRequest(schedule=draft.name))
@@ -617,6 +655,31 @@ async def test_generate_publish_and_reoptimize_after_a_sick_call(
     (event,) = await _published(p.nats_url, "cadre.scheduling.v1.schedule.published")
     assert event.schedule == draft.name and len(event.shifts) == len(draft.shifts)
     assert sorted(event.changed_employees) == sorted({s.employee for s in draft.shifts})
+
+    # Leave on a day off touches no published interval: the rule approves it at once.
+    worked = {
+        (s.employee, s.start_time.ToDatetime(tzinfo=UTC).astimezone(ZoneInfo(TZ)).date())
+        for s in draft.shifts
+    }
+    who, off = next(
+        (e, WEEK_START + timedelta(days=i))
+        for e in sorted({s.employee for s in draft.shifts})
+        for i in range(7)
+        if (e, WEEK_START + timedelta(days=i)) not in worked
+    )
+    off_start = datetime(off.year, off.month, off.day, tzinfo=ZoneInfo(TZ))
+    day_off = await p.scheduling().CreateLeaveRequest(
+        pb.CreateLeaveRequestRequest(
+            parent=who,
+            leave_request=leave_pb2.LeaveRequest(
+                leave_type="annual", start_time=_ts(off_start), end_time=_ts(off_start + timedelta(days=1))
+            ),
+        )
+    )
+    assert (
+        day_off.state == leave_pb2.LeaveRequest.STATE_APPROVED and day_off.decided_by == "rules/auto-approval"
+    )
+    assert list(day_off.impact) == []
 
     # Ben calls in sick for a day he works: approved leave, then re-optimization.
     ben = p.people["ben"]
