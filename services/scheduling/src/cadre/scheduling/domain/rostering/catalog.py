@@ -184,11 +184,11 @@ def build_catalog(problem: RosteringProblem) -> Catalog:
             key = (employee.employment_type, employee.contract.max_shift_minutes, windows, d)
             mask = cache.get(key) if not near_blocks and not near_previous else None
             if mask is None:
-                starts, lengths = shape_start[d], shape_length[d]
+                shape_starts, lengths = shape_start[d], shape_length[d]
                 mask = type_ok[shape_template[d]] & (lengths <= employee.contract.max_shift_minutes)
-                within = np.zeros(len(starts), dtype=np.bool_)
+                within = np.zeros(len(shape_starts), dtype=np.bool_)
                 for lo, hi in windows:
-                    within |= (starts >= lo) & (starts + lengths <= hi)
+                    within |= (shape_starts >= lo) & (shape_starts + lengths <= hi)
                 mask &= within
                 if not near_blocks and not near_previous:
                     cache[key] = mask
@@ -226,10 +226,23 @@ def _days_worked_before(problem: RosteringProblem, employee: Employee) -> set[in
     return days
 
 
-def week_minimum(problem: RosteringProblem, employee: Employee, week_days: int) -> int:
-    """The contract's weekly minimum for a block of ``week_days`` days (pro rata when short)."""
-    minimum = employee.contract.min_minutes_per_week
-    return minimum if week_days >= 7 else minimum * week_days // 7
+def week_minimum(problem: RosteringProblem, employee: Employee, week: range) -> int:
+    """The contract's weekly minimum for the days of ``week`` (pro rata when short), less a
+    day's share (minimum / working days) for each day wholly blocked by leave, a sick call or
+    training: time off that is already accounted for is not owed again."""
+    contract = employee.contract
+    minimum = contract.min_minutes_per_week
+    if len(week) < 7:
+        minimum = minimum * len(week) // 7
+    horizon = problem.horizon
+    blocked_days = 0
+    for d in week:
+        start, end = horizon.local(d, 0), horizon.local(d + 1, 0)
+        if any(b.start <= start and b.end >= end for b in employee.blocked):
+            blocked_days += 1
+    if blocked_days and contract.max_working_days_per_week:
+        minimum -= blocked_days * contract.min_minutes_per_week // contract.max_working_days_per_week
+    return max(0, minimum)
 
 
 def _ceil_minutes(problem: RosteringProblem, moment: datetime) -> int:

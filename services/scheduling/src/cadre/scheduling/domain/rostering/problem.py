@@ -20,7 +20,8 @@ Time model
 Weeks
     Weekly contract rules apply to the 7-day blocks ``[first_day + 7k, first_day + 7k + 7)``.
     A trailing block shorter than 7 days gets the minimum weekly minutes pro rata (rounded
-    down) and the other weekly limits unchanged.
+    down) and the other weekly limits unchanged. Each day wholly blocked (leave, a sick call,
+    training) lowers that week's minimum by ``min_minutes_per_week / max_working_days_per_week``.
 
 Rules the engine never breaks (an infeasible request is answered with a schedule that keeps
 all of them except ``MIN_WEEKLY_MINUTES``, which is the one rule that can be impossible, and
@@ -374,7 +375,7 @@ class ObjectiveWeights:
     over_interval: int = 1_000
     paid_minute: int = 1
     preference: int = 200
-    changed_assignment: int = 3_000
+    changed_assignment: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -615,6 +616,8 @@ class ScheduleResult:
     a proven bound on the best possible objective for the whole problem, ``gap`` their relative
     difference. ``method`` tells which formulation ran. ``trace`` holds (seconds, objective,
     bound) for every improving solution, for "time to first feasible" and "time to within x%".
+    ``plan_seconds`` is the shift-count planning solve; ``build_seconds`` the rest of the
+    set-up (eligibility, greedy start, candidates, CP-SAT model and hint).
     """
 
     status: SolveStatus
@@ -631,6 +634,7 @@ class ScheduleResult:
     wall_seconds: float = 0.0
     trace: tuple[tuple[float, float, float], ...] = ()
     seed: int = 0
+    plan_seconds: float = 0.0
 
     @property
     def gap(self) -> float:

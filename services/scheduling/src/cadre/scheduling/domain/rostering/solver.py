@@ -95,7 +95,9 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
     started = time.monotonic()
     budget = max(0.1, params.time_budget_seconds)
     catalog = build_catalog(problem)
+    plan_started = time.monotonic()
     plan = plan_shift_counts(problem, params, catalog=catalog, time_limit=budget * 0.3)
+    plan_seconds = time.monotonic() - plan_started
     _report(params, "planned shift counts", started, budget, plan.objective, plan.lower_bound)
 
     eligible_total = catalog.eligible_count()
@@ -108,7 +110,7 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
     fair_share = _fair_share(catalog, plan)
     built = _build(catalog, candidates, fair_share)
     _hint(catalog, built, greedy, fair_share)
-    build_seconds = time.monotonic() - started
+    build_seconds = time.monotonic() - started - plan_seconds
 
     solver = cp_model.CpSolver()
     remaining = budget - (time.monotonic() - started)
@@ -188,6 +190,7 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
         wall_seconds=time.monotonic() - started,
         trace=points,
         seed=params.seed,
+        plan_seconds=plan_seconds,
     )
 
 
@@ -270,8 +273,10 @@ def _candidates(
 
 def _greedy(catalog: Catalog, plan: ShiftCountPlan, existing: Choice) -> Choice:
     """A schedule meeting every hard rule except weekly minimums: existing choices that are
-    still allowed first, then the planned shifts day by day to the employees who most need
-    minutes, then free days filled for anyone still short of their minimum."""
+    still allowed first; then each employee's working days, the least available first, on the
+    days whose planned shifts are least staffed so far (so weekends are not left to whoever
+    has days left on Saturday); then the planned shifts of each day to the employees working
+    it who most need minutes; then free days filled for anyone still short of their minimum."""
     problem = catalog.problem
     patterns = catalog.patterns
     employees = problem.employees
@@ -288,18 +293,47 @@ def _greedy(catalog: Catalog, plan: ShiftCountPlan, existing: Choice) -> Choice:
         max((patterns[p].paid_minutes for d in range(days) for p in allowed[e][d]), default=0)
         for e in range(len(employees))
     ]
+    lost: list[tuple[int, int]] = []
     for (e, d), p in sorted(existing.items()):
         if fits(e, d, p):
             choice[(e, d)] = p
             remaining[p] -= 1
+        else:
+            lost.append((d, p))
+    if existing:
+        # Re-optimizing: keep the schedule, hand each shift that can no longer be worked to
+        # someone free that day, and leave everything else as it was.
+        for d, p in lost:
+            free = (e for e in range(len(employees)) if (e, d) not in choice and p in allowed[e][d])
+            taker = next((e for e in free if fits(e, d, p)), None)
+            if taker is not None:
+                choice[(taker, d)] = p
+        remaining = [0] * len(remaining)
     by_day: dict[int, list[int]] = defaultdict(list)
-    for p in patterns:
-        if remaining[p.index] > 0:
-            by_day[p.day].append(p.index)
+    for pattern in patterns:
+        if remaining[pattern.index] > 0:
+            by_day[pattern.day].append(pattern.index)
+    works_on = (
+        _working_days(catalog, allowed, remaining, choice) if not existing else [set() for _ in employees]
+    )
+    n = problem.horizon.intervals
+    short = [np.asarray(r.required, dtype=np.int64).copy() for r in problem.requirements]
+
+    def cover(p: int) -> None:
+        pattern = patterns[p]
+        short[pattern.queue][pattern.first_slot : pattern.first_slot + pattern.slots] -= 1
+
+    def gain(p: int) -> int:
+        pattern = patterns[p]
+        window = short[pattern.queue][pattern.first_slot : min(n, pattern.first_slot + pattern.slots)]
+        return int(np.clip(window, 0, None).sum())
+
+    for p in choice.values():
+        cover(p)
     for d in range(days):
         takers: dict[int, list[int]] = defaultdict(list)
         for e in range(len(employees)):
-            if (e, d) in choice:
+            if (e, d) in choice or d not in works_on[e]:
                 continue
             for p in allowed[e][d]:
                 if remaining[p] > 0:
@@ -320,10 +354,37 @@ def _greedy(catalog: Catalog, plan: ShiftCountPlan, existing: Choice) -> Choice:
                 ):
                     choice[(e, d)] = p
                     need -= 1
+                    cover(p)
             remaining[p] = need
+        # whoever was meant to work today and got no planned shift takes the most useful one
+        idle = [e for e in range(len(employees)) if d in works_on[e] and (e, d) not in choice]
+        for e in sorted(idle, key=lambda e: (-_deficit(catalog, choice, e, week_of[d]), e)):
+            useful = sorted(((gain(p), patterns[p].paid_minutes, -p) for p in allowed[e][d]), reverse=True)
+            for value, _paid, negative_p in useful:
+                if value <= 0:
+                    break
+                if fits(e, d, -negative_p) and _keeps_minimum_reachable(
+                    catalog, choice, e, d, -negative_p, best
+                ):
+                    choice[(e, d)] = -negative_p
+                    cover(-negative_p)
+                    break
     for e in range(len(employees)):
-        for w, week in enumerate(problem.horizon.weeks()):
-            for d in sorted(week, key=lambda d: d):
+        for w, week_days in enumerate(problem.horizon.weeks()):
+            # first lengthen the shifts already given, then add days
+            for d in sorted(
+                (d for d in week_days if (e, d) in choice),
+                key=lambda d: patterns[choice[(e, d)]].paid_minutes,
+            ):
+                if _deficit(catalog, choice, e, w) <= 0:
+                    break
+                current = choice.pop((e, d))
+                longer = [
+                    p for p in allowed[e][d] if patterns[p].paid_minutes > patterns[current].paid_minutes
+                ]
+                longer.sort(key=lambda p: (-gain(p), -patterns[p].paid_minutes, p))
+                choice[(e, d)] = next((p for p in longer if fits(e, d, p)), current)
+            for d in week_days:
                 if _deficit(catalog, choice, e, w) <= 0:
                     break
                 if (e, d) in choice:
@@ -334,6 +395,30 @@ def _greedy(catalog: Catalog, plan: ShiftCountPlan, existing: Choice) -> Choice:
                         choice[(e, d)] = p
                         break
     return choice
+
+
+def _working_days(
+    catalog: Catalog, allowed: list[list[set[int]]], remaining: list[int], choice: Choice
+) -> list[set[int]]:
+    problem = catalog.problem
+    demand = [0] * problem.horizon.days
+    for p, n in enumerate(remaining):
+        demand[catalog.patterns[p].day] += max(0, n)
+    supply = [0] * problem.horizon.days
+    works_on: list[set[int]] = [set() for _ in problem.employees]
+    flexibility = sorted(
+        range(len(problem.employees)), key=lambda e: (sum(1 for day in allowed[e] if day), e)
+    )
+    for e in flexibility:
+        limit = problem.employees[e].contract.max_working_days_per_week
+        for week in problem.horizon.weeks():
+            taken = sum(1 for d in week if (e, d) in choice)
+            open_days = [d for d in week if allowed[e][d] and (e, d) not in choice]
+            open_days.sort(key=lambda d: (supply[d] - demand[d], d))
+            for d in open_days[: max(0, limit - taken)]:
+                works_on[e].add(d)
+                supply[d] += 1
+    return works_on
 
 
 def _keeps_minimum_reachable(
@@ -355,7 +440,7 @@ def _deficit(catalog: Catalog, choice: Choice, e: int, week: int) -> int:
     problem = catalog.problem
     days = problem.horizon.weeks()[week]
     worked = sum(catalog.patterns[choice[(e, d)]].paid_minutes for d in days if (e, d) in choice)
-    return week_minimum(problem, problem.employees[e], len(days)) - worked
+    return week_minimum(problem, problem.employees[e], days) - worked
 
 
 def _fits(catalog: Catalog, choice: Choice, e: int, d: int, p: int, week_of: dict[int, int]) -> bool:
@@ -474,7 +559,7 @@ def _build(catalog: Catalog, candidates: list[list[list[int]]], fair_share: int)
             minutes = cp_model.LinearExpr.weighted_sum([v for _, v in in_week], [m for m, _ in in_week])
             if sum(m for m, _ in in_week) > contract.max_minutes_per_week:
                 model.add(minutes <= contract.max_minutes_per_week)
-            minimum = week_minimum(problem, employee, len(week))
+            minimum = week_minimum(problem, employee, week)
             if minimum > 0:
                 s = model.new_int_var(0, minimum, f"short_{e}_{w}")
                 slack[(e, w)] = s
@@ -678,14 +763,15 @@ def _breaches(catalog: Catalog, choice: Choice) -> list[RuleBreach]:
             short = _deficit(catalog, choice, e, w)
             if short <= 0:
                 continue
-            minimum = week_minimum(problem, employee, len(week))
+            minimum = week_minimum(problem, employee, week)
             room = _room(catalog, e, week)
             breaches.append(
                 RuleBreach(
                     rule=Rule.MIN_WEEKLY_MINUTES,
                     employee_id=employee.id,
                     detail=(
-                        f"needs at least {minimum} paid minutes in the week from {problem.horizon.day(week[0])}, "
+                        f"needs at least {minimum} paid minutes in the week from "
+                        f"{problem.horizon.day(week[0])}, "
                         f"scheduled {minimum - short}; availability, blocked time and the contract's day, "
                         f"shift-length and rest rules leave room for at most {room}"
                     ),

@@ -54,7 +54,7 @@ def _breaks(length_minutes: int) -> tuple[BreakRule, ...]:
 def standard_templates(*, shapes_per_template: int = 3, step_minutes: int = 60) -> tuple[ShiftTemplate, ...]:
     """Templates whose start windows together give about 40 (template, start) shapes a day."""
     templates: list[ShiftTemplate] = []
-    spans = (
+    spans: tuple[tuple[str, int, int, int, frozenset[str]], ...] = (
         ("early-8h", 480, 6 * 60, 10 * 60, frozenset({FULL_TIME})),
         ("late-8h", 480, 11 * 60, 14 * 60, frozenset({FULL_TIME})),
         ("day-9h", 540, 7 * 60, 12 * 60, frozenset({FULL_TIME})),

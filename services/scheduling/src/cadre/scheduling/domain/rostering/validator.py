@@ -182,9 +182,25 @@ def _per_employee(problem: RosteringProblem, employee: Employee, shifts: list[As
             if len(week) >= 7
             else contract.min_minutes_per_week * len(week) // 7
         )
+        whole_days_off = sum(
+            1
+            for k in range(len(week))
+            if any(
+                b.start <= _midnight(problem, first + timedelta(days=k))
+                and b.end >= _midnight(problem, first + timedelta(days=k + 1))
+                for b in employee.blocked
+            )
+        )
+        if whole_days_off and contract.max_working_days_per_week:
+            minimum -= whole_days_off * contract.min_minutes_per_week // contract.max_working_days_per_week
+        minimum = max(0, minimum)
         if minutes < minimum:
             out.append(Violation(Rule.MIN_WEEKLY_MINUTES, employee.id, f"{minutes} < {minimum}", first))
     return out
+
+
+def _midnight(problem: RosteringProblem, day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=problem.horizon.zone)
 
 
 def _coverage(problem: RosteringProblem, result: ScheduleResult) -> list[Violation]:
