@@ -16,10 +16,10 @@ def upgrade() -> None:
     # later change to adapters/tables.py needs a revision of its own.
     from cadre.performance.adapters import schema_0001
 
-    schema_0001.metadata.create_all(op.get_bind())
+    schema_0001.build().create_all(op.get_bind())
 
 
 def downgrade() -> None:
     from cadre.performance.adapters import schema_0001
 
-    schema_0001.metadata.drop_all(op.get_bind())
+    schema_0001.build().drop_all(op.get_bind())
