@@ -154,7 +154,8 @@ class PerformanceServicer(performance_service_pb2_grpc.PerformanceServiceService
 
         return await self._db.run(read)
 
-    def _period_row(self, store: Store, period_id: str, caller: Caller | None = None) -> Any:
+    @staticmethod
+    def _period_row(store: Store, period_id: str) -> Any:
         row = store.period(period_id)
         if row is None:
             raise not_found("PAY_PERIOD_NOT_FOUND", f"payPeriods/{period_id} does not exist")
