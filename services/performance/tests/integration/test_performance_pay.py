@@ -360,3 +360,30 @@ async def test_racing_closes_close_once_and_announce_once(world: World) -> None:
         assert len(announced.all()) == 1
     stale = await admin.GetPayPeriod(pb.GetPayPeriodRequest(name=march))
     assert stale.etag != calculated.etag
+
+
+async def test_periods_page_and_never_overlap(world: World) -> None:
+    admin = world.as_()
+    names = [await period(world, (date(2026, m, 1), date(2026, m, 28))) for m in (1, 2, 3)]
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "PERIOD_OVERLAPS",
+        admin.CreatePayPeriod(
+            pb.CreatePayPeriodRequest(
+                pay_period=pay_pb2.PayPeriod(
+                    site="shenzhen", start_date=d(date(2026, 2, 15)), end_date=d(date(2026, 3, 14))
+                )
+            )
+        ),
+    )
+    first = await admin.ListPayPeriods(pb.ListPayPeriodsRequest(site="shenzhen", page_size=2))
+    second = await admin.ListPayPeriods(
+        pb.ListPayPeriodsRequest(site="shenzhen", page_size=2, page_token=first.next_page_token)
+    )
+    assert [p.name for p in [*first.pay_periods, *second.pay_periods]] == names[::-1]  # newest first
+    assert second.next_page_token == ""
+    await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "PAGE_TOKEN_MISMATCH",
+        admin.ListPayPeriods(pb.ListPayPeriodsRequest(site="lisbon", page_token=first.next_page_token)),
+    )
