@@ -18,6 +18,7 @@ from cadre.scheduling.domain.rostering.problem import (
     BlockedTime,
     BlockKind,
     Contract,
+    Fairness,
     Method,
     PreviousShift,
     Progress,
@@ -336,3 +337,41 @@ def test_a_sick_call_changes_only_what_it_must() -> None:
     from_scratch = generate_schedule(changed, replace(params, seed=9))
     assert 1 <= repaired.changed_assignments <= 3
     assert repaired.changed_assignments <= changes_between(published, from_scratch)
+
+
+# --------------------------------------------------------------------------------------------
+# Fairness and time off
+# --------------------------------------------------------------------------------------------
+
+
+def test_late_shifts_are_spread_evenly(kit: SimpleNamespace) -> None:
+    templates = (kit.template("early", 6 * 60, 6 * 60, 480), kit.template("late", 16 * 60, 16 * 60, 480))
+    requirement = kit.requirement_curve(4, [(6, 14, 1), (16, 24, 1)])
+    problem = kit.make_problem(
+        [kit.person(f"e{i}") for i in range(4)],
+        days=4,
+        templates=templates,
+        requirements=(requirement,),
+        fairness=Fairness(late_start_minute=16 * 60, weight=5_000),
+    )
+    result = generate_schedule(problem, QUICK)
+    assert validate(problem, result) == []
+    assert result.under == 0
+    assert sorted(result.unpopular_shifts.values()) == [1, 1, 1, 1]
+
+
+def test_a_day_of_leave_lowers_the_weekly_minimum_it_would_otherwise_break(kit: SimpleNamespace) -> None:
+    leave = BlockedTime(kit.at(kit.MONDAY, 0), kit.at(kit.day_after(1), 0), BlockKind.LEAVE)
+    contract = Contract(2400, 2400, 5, 6, 660, 600)
+    templates = (kit.template("day", 8 * 60, 8 * 60, 480),)
+    problem = kit.make_problem(
+        [kit.person("ann", contract=contract, blocked=(leave,), availability=None)],
+        days=7,
+        templates=templates,
+        requirements=(kit.requirement_curve(7, [(8, 16, 1)]),),
+    )
+    result = generate_schedule(problem, QUICK)
+    # 4 days x 480 = 1920 = 2400 less a day's share (2400 / 5)
+    assert result.breaches == () and validate(problem, result) == []
+    assert sum(a.paid_minutes for a in result.assignments) >= 1920
+    assert all(a.day != kit.MONDAY for a in result.assignments)

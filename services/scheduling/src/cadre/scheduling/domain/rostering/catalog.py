@@ -72,6 +72,8 @@ class Catalog:
     employee_queues: list[list[int]]
     # consecutive days worked just before the horizon, per employee
     worked_before: list[set[int]]
+    # weekly minimum paid minutes per employee and week (see week_minimum)
+    minimums: list[list[int]]
 
     def employee_patterns(self, e: int, d: int) -> list[int]:
         shapes = self.eligible[e][d]
@@ -211,6 +213,7 @@ def build_catalog(problem: RosteringProblem) -> Catalog:
         eligible=eligible,
         employee_queues=employee_queues,
         worked_before=worked_before,
+        minimums=[[week_minimum(problem, e, week) for week in horizon.weeks()] for e in problem.employees],
     )
 
 

@@ -617,7 +617,9 @@ class ScheduleResult:
     difference. ``method`` tells which formulation ran. ``trace`` holds (seconds, objective,
     bound) for every improving solution, for "time to first feasible" and "time to within x%".
     ``plan_seconds`` is the shift-count planning solve; ``build_seconds`` the rest of the
-    set-up (eligibility, greedy start, candidates, CP-SAT model and hint).
+    set-up (eligibility, greedy start, candidates, CP-SAT model and hint);
+    ``first_feasible_seconds`` when the first schedule keeping every hard rule existed (the
+    greedy start, which is the answer if the search finds nothing better).
     """
 
     status: SolveStatus
@@ -635,6 +637,7 @@ class ScheduleResult:
     trace: tuple[tuple[float, float, float], ...] = ()
     seed: int = 0
     plan_seconds: float = 0.0
+    first_feasible_seconds: float | None = None
 
     @property
     def gap(self) -> float:

@@ -28,7 +28,7 @@ from datetime import UTC, timedelta
 import numpy as np
 from ortools.sat.python import cp_model
 
-from cadre.scheduling.domain.rostering.catalog import Catalog, build_catalog, week_minimum
+from cadre.scheduling.domain.rostering.catalog import Catalog, build_catalog
 from cadre.scheduling.domain.rostering.coverage import coverage_report, scheduled_agents
 from cadre.scheduling.domain.rostering.problem import (
     Assignment,
@@ -49,6 +49,7 @@ from cadre.scheduling.domain.rostering.shift_count import (
     CoverageLayer,
     ShiftCountPlan,
     add_coverage,
+    add_linear,
     configure,
     plan_shift_counts,
 )
@@ -106,6 +107,7 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
         method = Method.FULL if eligible_total <= params.full_model_limit else Method.DECOMPOSED
     existing = _existing_choices(catalog)
     greedy = _greedy(catalog, plan, existing)
+    first_feasible = time.monotonic() - started
     candidates = _candidates(catalog, plan, method, params, [greedy, existing])
     fair_share = _fair_share(catalog, plan)
     built = _build(catalog, candidates, fair_share)
@@ -191,6 +193,7 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
         trace=points,
         seed=params.seed,
         plan_seconds=plan_seconds,
+        first_feasible_seconds=first_feasible,
     )
 
 
@@ -440,7 +443,7 @@ def _deficit(catalog: Catalog, choice: Choice, e: int, week: int) -> int:
     problem = catalog.problem
     days = problem.horizon.weeks()[week]
     worked = sum(catalog.patterns[choice[(e, d)]].paid_minutes for d in days if (e, d) in choice)
-    return week_minimum(problem, problem.employees[e], days) - worked
+    return catalog.minimums[e][week] - worked
 
 
 def _fits(catalog: Catalog, choice: Choice, e: int, d: int, p: int, week_of: dict[int, int]) -> bool:
@@ -551,23 +554,25 @@ def _build(catalog: Catalog, candidates: list[list[list[int]]], fair_share: int)
             x[(e, d)] = row
             if len(row) > 1:
                 model.add_at_most_one(v for _, v in row)
-        working = {
-            d: cp_model.LinearExpr.sum([v for _, v in x[(e, d)]]) for d in range(horizon.days) if (e, d) in x
-        }
+        working = {d: [v for _, v in x[(e, d)]] for d in range(horizon.days) if (e, d) in x}
         for w, week in enumerate(horizon.weeks()):
-            in_week = [(patterns[p].paid_minutes, v) for d in week if (e, d) in x for p, v in x[(e, d)]]
-            minutes = cp_model.LinearExpr.weighted_sum([v for _, v in in_week], [m for m, _ in in_week])
-            if sum(m for m, _ in in_week) > contract.max_minutes_per_week:
-                model.add(minutes <= contract.max_minutes_per_week)
-            minimum = week_minimum(problem, employee, week)
+            in_week = [(v, patterns[p].paid_minutes) for d in week if (e, d) in x for p, v in x[(e, d)]]
+            if sum(m for _, m in in_week) > contract.max_minutes_per_week:
+                add_linear(model, in_week, 0, contract.max_minutes_per_week)
+            minimum = catalog.minimums[e][w]
             if minimum > 0:
                 s = model.new_int_var(0, minimum, f"short_{e}_{w}")
                 slack[(e, w)] = s
                 slack_terms.append(s)
-                model.add(minutes + s >= minimum)
-            days_in = [working[d] for d in week if d in working]
+                add_linear(model, [*in_week, (s, 1)], minimum, cp_model.INT_MAX)
+            days_in = [d for d in week if d in working]
             if len(days_in) > contract.max_working_days_per_week:
-                model.add(cp_model.LinearExpr.sum(days_in) <= contract.max_working_days_per_week)
+                add_linear(
+                    model,
+                    [(v, 1) for d in days_in for v in working[d]],
+                    0,
+                    contract.max_working_days_per_week,
+                )
         _add_consecutive(model, catalog, e, working)
         _add_rest(model, catalog, e, x)
         unpopular = [
@@ -575,7 +580,7 @@ def _build(catalog: Catalog, candidates: list[list[list[int]]], fair_share: int)
         ]
         if unpopular and len(unpopular) > fair_share:
             excess = model.new_int_var(0, len(unpopular), f"unfair_{e}")
-            model.add(cp_model.LinearExpr.sum(unpopular) - fair_share <= excess)
+            add_linear(model, [(v, 1) for v in unpopular] + [(excess, -1)], cp_model.INT_MIN, fair_share)
             fairness_terms.append(excess)
             excess_of[e] = excess
 
@@ -584,7 +589,7 @@ def _build(catalog: Catalog, candidates: list[list[list[int]]], fair_share: int)
     for p, vars_ in enumerate(takers):
         if vars_:
             c = model.new_int_var(0, len(vars_), f"count_{p}")
-            model.add(c == cp_model.LinearExpr.sum(vars_))
+            add_linear(model, [(v, 1) for v in vars_] + [(c, -1)], 0, 0)
             counts[p] = c
     layer = add_coverage(model, catalog, counts, caps)
     main = (
@@ -664,17 +669,17 @@ def _hint(catalog: Catalog, built: _Model, choice: Choice, fair_share: int) -> N
 
 
 def _add_consecutive(
-    model: cp_model.CpModel, catalog: Catalog, e: int, working: dict[int, cp_model.LinearExprT]
+    model: cp_model.CpModel, catalog: Catalog, e: int, working: dict[int, list[cp_model.IntVar]]
 ) -> None:
     limit = catalog.problem.employees[e].contract.max_consecutive_days
     days = catalog.problem.horizon.days
     before = catalog.worked_before[e]
     for first in range(-limit, days - limit):
         window = range(first, first + limit + 1)
-        inside = [working[d] for d in window if d >= 0 and d in working]
+        inside = [d for d in window if d >= 0 and d in working]
         fixed = sum(1 for d in window if d < 0 and d in before)
         if inside and len(inside) + fixed > limit:
-            model.add(cp_model.LinearExpr.sum(inside) <= limit - fixed)
+            add_linear(model, [(v, 1) for d in inside for v in working[d]], 0, limit - fixed)
 
 
 def _add_rest(
@@ -697,7 +702,7 @@ def _add_rest(
                 end = patterns[a].real_end + rest
                 clash = [vb for b, vb in x[(e, later)] if patterns[b].real_start < end]
                 if clash:
-                    model.add(va + cp_model.LinearExpr.sum(clash) <= 1)
+                    add_linear(model, [(va, 1)] + [(v, 1) for v in clash], 0, 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,7 +768,7 @@ def _breaches(catalog: Catalog, choice: Choice) -> list[RuleBreach]:
             short = _deficit(catalog, choice, e, w)
             if short <= 0:
                 continue
-            minimum = week_minimum(problem, employee, week)
+            minimum = catalog.minimums[e][w]
             room = _room(catalog, e, week)
             breaches.append(
                 RuleBreach(
