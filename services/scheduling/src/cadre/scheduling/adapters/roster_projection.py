@@ -67,14 +67,21 @@ def _skills(skills: Any) -> str:
     return json.dumps([[s.skill, s.level, expiry(s)] for s in skills])
 
 
-def _availability(windows: Any) -> str:
+def _windows(windows: Any) -> list[list[int]]:
     # google.type.DayOfWeek numbers Monday 1 … Sunday 7, like ISO weekdays.
-    return json.dumps(
-        [
-            [w.day, w.start.hours * 60 + w.start.minutes, (w.end.hours * 60 + w.end.minutes) or 1440]
-            for w in windows
-        ]
-    )
+    return [
+        [w.day, w.start.hours * 60 + w.start.minutes, (w.end.hours * 60 + w.end.minutes) or 1440]
+        for w in windows
+    ]
+
+
+def _availability(windows: Any, exceptions: Any = ()) -> str:
+    dated = []
+    for e in exceptions:
+        day = _date(e.date)
+        if day is not None:
+            dated.append([day.isoformat(), [w[1:] for w in _windows(e.windows)]])
+    return json.dumps({"weekly": _windows(windows), "exceptions": dated})
 
 
 def _upsert(connection: Connection, table: Table, values: dict[str, Any]) -> None:
@@ -115,7 +122,7 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
                 "employment_type": p.employment_type,
                 "contract": _contract(p.contract),
                 "skills": _skills(p.skills),
-                "availability": "[]",
+                "availability": _availability(()),
                 "virtual_positions": "[]",
                 "hire_date": _date(p.hire_date),
             },
@@ -131,7 +138,7 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
                 employment_type=p.employment_type,
                 contract=_contract(p.contract),
                 skills=_skills(p.skills),
-                availability=_availability(p.availability),
+                availability=_availability(p.availability, p.availability_exceptions),
                 virtual_positions=json.dumps(sorted({str(v.kind) for v in p.virtual_positions})),
             )
         )
@@ -161,6 +168,7 @@ def team(connection: Connection, team_id: str) -> Team | None:
 
 def _person(row: Any) -> Person:
     contract = json.loads(row.contract)
+    availability = json.loads(row.availability)
     return Person(
         id=row.id,
         role=Role(row.role) if row.role in Role._value2member_map_ else Role.AGENT,
@@ -171,7 +179,11 @@ def _person(row: Any) -> Person:
             Skill(name, level, date.fromisoformat(expiry) if expiry else None)
             for name, level, expiry in json.loads(row.skills)
         ),
-        availability=tuple(Availability(*w) for w in json.loads(row.availability)),
+        availability=tuple(Availability(*w) for w in availability["weekly"]),
+        availability_exceptions=tuple(
+            (date.fromisoformat(day), tuple((a, b) for a, b in windows))
+            for day, windows in availability["exceptions"]
+        ),
         virtual_positions=tuple(json.loads(row.virtual_positions)),
         hire_date=row.hire_date,
     )

@@ -164,6 +164,19 @@ def pinned_days(
     return pinned
 
 
+def _exceptions(
+    person: Person, pinned: tuple[p.AvailabilityException, ...]
+) -> tuple[p.AvailabilityException, ...]:
+    """The person's own dated exceptions, except on days a re-optimization pins."""
+    days = {e.day for e in pinned}
+    own = tuple(
+        p.AvailabilityException(day, windows)
+        for day, windows in person.availability_exceptions
+        if day not in days
+    )
+    return own + pinned
+
+
 def build_problem(
     *,
     first_day: date,
@@ -209,7 +222,7 @@ def build_problem(
                 contract=_contract(person),
                 queues=frozenset(q.id for q in queues if may_work(person, q, first_day)),
                 availability=windows,
-                availability_exceptions=pinned.get(person.id, ()),
+                availability_exceptions=_exceptions(person, pinned.get(person.id, ())),
                 blocked=tuple(p.BlockedTime(b.start, b.end, b.kind, b.reference) for b in mine),
                 previous_shifts=tuple(p.PreviousShift(s.start, s.end) for s in previous),
             )

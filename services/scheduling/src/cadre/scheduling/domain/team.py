@@ -72,6 +72,9 @@ class Person:
     availability: tuple[Availability, ...]
     virtual_positions: tuple[str, ...]
     hire_date: date | None
+    # Dated exceptions to the weekly availability: (day, ((start minute, end minute), ...));
+    # no windows means not available that day.
+    availability_exceptions: tuple[tuple[date, tuple[tuple[int, int], ...]], ...] = ()
 
     def has_skill(self, skill: str, day: date) -> bool:
         return any(s.skill == skill and s.valid_on(day) for s in self.skills)
