@@ -57,8 +57,9 @@ from cadre.performance.v1 import performance_service_pb2 as pb
 # The in-process service host would print its spans; the figures are what this prints.
 os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
 QUICK = bool(os.environ.get("BENCH_QUICK"))
-# The month is 10,000 agents (`BENCH_AGENTS=10000`, about 8 minutes for both databases
-# on a busy 2-core machine); the default full run is half of it, so both fit the 300 s budget.
+# The month is 10,000 agents (`BENCH_AGENTS=10000`: 2.5 minutes for both databases on
+# a quiet 2-core machine, up to 8 on a busy one); the default full run is half of it, so both
+# databases fit the 300 s budget however busy the machine is.
 AGENTS = 1_000 if QUICK else int(os.environ.get("BENCH_AGENTS", "5000"))
 BARE_BATCHES = 5  # the bare insert's rate is measured on the first 500,000 of the same rows
 TEAM_SIZE = 20
