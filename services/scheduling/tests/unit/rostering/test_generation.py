@@ -375,3 +375,29 @@ def test_a_day_of_leave_lowers_the_weekly_minimum_it_would_otherwise_break(kit: 
     assert result.breaches == () and validate(problem, result) == []
     assert sum(a.paid_minutes for a in result.assignments) >= 1920
     assert all(a.day != kit.MONDAY for a in result.assignments)
+
+
+def test_lexicographic_reoptimization_keeps_coverage_first_then_changes_least(kit: SimpleNamespace) -> None:
+    templates = (kit.template("day", 8 * 60, 8 * 60, 480),)
+    requirement = kit.requirement_curve(3, [(8, 16, 2)])
+    problem = kit.make_problem(
+        [kit.person(name) for name in ("ann", "bob", "cid")],
+        days=3,
+        templates=templates,
+        requirements=(requirement,),
+    )
+    published = generate_schedule(problem, QUICK)
+    assert published.under == 0
+    absent = next(a for a in published.assignments if a.day == kit.MONDAY)
+    call = BlockedTime(kit.at(kit.MONDAY, 0), kit.at(kit.day_after(1), 0), BlockKind.OTHER, "sick call")
+    changed = replace(
+        problem,
+        employees=tuple(
+            replace(e, blocked=(call,)) if e.id == absent.employee_id else e for e in problem.employees
+        ),
+    )
+    repaired = reoptimize(changed, published, QUICK, lexicographic=True)
+    # the third person steps in (coverage first), and nothing else moves
+    assert repaired.under == 0
+    assert repaired.changed_assignments == 2
+    assert validate(changed, repaired) == []
