@@ -10,8 +10,9 @@ keyed by the event's own facts, so a redelivered event changes nothing.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from sqlalchemy import Connection, Table, delete, select, update
@@ -206,6 +207,24 @@ def team_id_of(connection: Connection, employee_id: str, day: date) -> str | Non
     current = rows[0].org_unit_id
     for row in rows:
         if row.from_date <= day:
+            current = row.org_unit_id
+    return str(current)
+
+
+def team_id_at(connection: Connection, employee_id: str, moment: datetime) -> str | None:
+    """The person's team at `moment`: a membership counts from its date in that team's zone
+    (a transfer effective today in Berlin counts from Berlin's midnight)."""
+    rows = connection.execute(
+        select(memberships.c.from_date, memberships.c.org_unit_id, teams.c.time_zone)
+        .join(teams, teams.c.id == memberships.c.org_unit_id, isouter=True)
+        .where(memberships.c.employee_id == employee_id)
+        .order_by(memberships.c.from_date)
+    ).all()
+    if not rows:
+        return None
+    current = rows[0].org_unit_id
+    for row in rows:
+        if row.from_date <= moment.astimezone(ZoneInfo(row.time_zone or "UTC")).date():
             current = row.org_unit_id
     return str(current)
 

@@ -63,6 +63,9 @@ class SqlWorkforce:
     def team_id_of(self, employee_id: str, day: date) -> str | None:
         return roster_projection.team_id_of(self._c, employee_id, day)
 
+    def team_id_at(self, employee_id: str, moment: datetime) -> str | None:
+        return roster_projection.team_id_at(self._c, employee_id, moment)
+
     def members(self, team_id: str, first: date, last: date) -> list[Person]:
         return roster_projection.members(self._c, team_id, first, last)
 
@@ -83,7 +86,7 @@ class SqlWorkforce:
         book = self._authorities.local.snapshot(self._c).book
         scopes = list(book.visible_scopes(principal, now))
         if person.role in LEADING_ROLES:
-            team_id = self.team_id_of(employee_id, now.date())
+            team_id = self.team_id_at(employee_id, now)
             team = self.team(team_id) if team_id else None
             if team is not None:
                 scopes.append(team.path)

@@ -45,7 +45,7 @@ def record_states(
         by_person[c.employee_id].append(c)
     teams = {}
     for employee_id in sorted(by_person):
-        team_id = w.team_id_of(employee_id, now.date())
+        team_id = w.team_id_at(employee_id, now)
         team = w.team(team_id) if team_id else None
         if caller is not None:
             caller.require_person(employee_id, team.path if team else None)
@@ -108,7 +108,7 @@ def list_days(
         violations.add("end_date", "RANGE_TOO_LONG", f"at most {MAX_DAYS} days after start_date")
     violations.raise_if_any()
     caller = w.caller(now)
-    team_id = w.team_id_of(employee_id, now.date())
+    team_id = w.team_id_at(employee_id, now)
     team = w.team(team_id) if team_id else None
     caller.require_person(employee_id, team.path if team else None)
     found: list[tuple[DayFigures, int]] = w.attendance.days(employee_id, first, last)

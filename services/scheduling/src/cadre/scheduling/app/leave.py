@@ -21,7 +21,7 @@ REJECTED = "scheduling.leave.rejected"
 
 
 def _team_of(w: Workforce, employee_id: str, now: datetime) -> Team | None:
-    team_id = w.team_id_of(employee_id, now.date())
+    team_id = w.team_id_at(employee_id, now)
     return w.team(team_id) if team_id else None
 
 

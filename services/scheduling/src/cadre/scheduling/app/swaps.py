@@ -75,7 +75,7 @@ def create_swap(
     team = w.team(org_unit_id)
     if caller.employee_id != requester_id:
         require_team_in_scope(w, caller, org_unit_id)
-    elif team is None or w.team_id_of(requester_id, now.date()) != org_unit_id:
+    elif team is None or w.team_id_at(requester_id, now) != org_unit_id:
         raise out_of_scope()
     assert team is not None
     schedule = _published_with(w, team, requester_start)
