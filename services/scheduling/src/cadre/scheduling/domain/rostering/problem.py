@@ -23,6 +23,10 @@ Weeks
     down) and the other weekly limits unchanged. Each day wholly blocked (leave, a sick call,
     training) lowers that week's minimum by ``min_minutes_per_week / max_working_days_per_week``.
 
+Queues
+    Each shift is worked on one queue (``Assignment.queue_id``), chosen among the employee's
+    skills; a multi-skilled employee may answer different queues on different days.
+
 Rules the engine never breaks (an infeasible request is answered with a schedule that keeps
 all of them except ``MIN_WEEKLY_MINUTES``, which is the one rule that can be impossible, and
 the breaches are listed): one shift per employee per day and no overlap, skills for the
