@@ -371,7 +371,9 @@ class ObjectiveWeights:
 
     Under-coverage (per agent-interval short) costs most, then over-coverage, then paid minutes
     and preferences. ``contract_breach_minute`` prices a minute below a contract's weekly minimum
-    (only when the rules cannot all be met) above everything else.
+    (only when the rules cannot all be met) above everything else. In re-optimization a changed
+    (employee, day) assignment costs as much as ten agent-intervals short by default, so a
+    change is made only where it buys back real coverage.
     """
 
     contract_breach_minute: int = 100_000
@@ -491,9 +493,11 @@ class Progress:
 
 @dataclass(frozen=True)
 class SolveParameters:
-    """How to search. The same problem, seed and parameters give the same schedule when the search
-    ends before the wall-clock budget (``deterministic`` uses CP-SAT's deterministic interleaved
-    search with a deterministic-time budget; only the wall-clock stop can cut it differently)."""
+    """How to search. With ``deterministic`` the same problem, seed and parameters give the same
+    schedule: CP-SAT runs its interleaved (deterministic) search and stops on a deterministic-time
+    budget of a quarter of ``time_budget_seconds``; the wall-clock budget stays the hard stop, and
+    only a run cut by it (a very busy machine) can differ. ``deterministic=False`` uses CP-SAT's
+    ordinary parallel portfolio for the whole wall-clock budget."""
 
     time_budget_seconds: float = 30.0
     seed: int = 0
