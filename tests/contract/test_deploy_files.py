@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from cadre.chassis import telemetry
-from cadre.chassis.service_identity import nats_authorization
+from cadre.chassis.service_identity import nats_authorization, password_variable, platform_users
 from cadre.chassis.settings import ServiceSettings, UnsafeSettingError
 from cadre.cli.processes import SERVICES as PLATFORM_SERVICES
 from cadre.cli.processes import nats_server_binary
@@ -525,17 +525,11 @@ def test_k8s_nats_is_a_jetstream_cluster_on_volumes(k8s: list[dict[str, Any]], t
     assert any(m["mountPath"] == store and m["name"] in claims for m in container["volumeMounts"]), (
         f"the JetStream store {store} is not on a PersistentVolumeClaim"
     )
-    users = [*PLATFORM_SERVICES, "observer"]
-    check_nats_config(
-        config, tmp_path, SERVER_NAME="nats-0", **{f"{u.upper()}_NATS_PASSWORD": "x" for u in users}
-    )
-    passwords = {u.upper(): f"${u.upper()}_NATS_PASSWORD" for u in users}
-    expected = nats_authorization(
-        {u: (u if u in PLATFORM_SERVICES else None, passwords[u.upper()]) for u in users}
-    )
-    assert expected in config, (
+    users = platform_users(PLATFORM_SERVICES, password_variable)
+    check_nats_config(config, tmp_path, SERVER_NAME="nats-0", **{v[1:]: "x" for _, v in users.values()})
+    assert nats_authorization(users) in config, (
         "the NATS users and permissions in deploy/k8s/nats.yaml differ from "
-        "cadre.chassis.service_identity.nats_authorization (R15)"
+        "cadre.chassis.service_identity.platform_users (R15)"
     )
     secret_env = {e["name"] for e in container.get("env") or [] if "secretKeyRef" in e.get("valueFrom", {})}
-    assert set(passwords.values()) == {f"${name}" for name in secret_env}
+    assert {password for _, password in users.values()} == {f"${name}" for name in secret_env}

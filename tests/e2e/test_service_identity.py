@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from cadre.chassis.events import build_event
-from cadre.chassis.service_identity import channel_credentials, nats_authorization
+from cadre.chassis.service_identity import channel_credentials, nats_authorization, platform_users
 from cadre.cli import testing
 from cadre.cli.processes import NatsServer, free_port
 from cadre.roster.main import build
@@ -30,11 +30,7 @@ from tests.e2e.test_reliability import OrgUnit
 
 pytestmark = pytest.mark.e2e
 
-USERS = {
-    "roster": ("roster", "roster-secret"),
-    "scheduling": ("scheduling", "scheduling-secret"),
-    "observer": (None, "observer-secret"),
-}
+USERS = platform_users(["roster", "scheduling"], lambda user: f"{user}-secret")
 
 
 @dataclass(frozen=True)

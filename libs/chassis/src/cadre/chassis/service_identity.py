@@ -14,7 +14,7 @@ rights: the tests start nats-server with it, and the deployment files are checke
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import grpc
@@ -35,31 +35,65 @@ _SHARED_PUBLISH = [
 ]
 
 
-def nats_permissions(service: str | None) -> dict[str, dict[str, list[str]]]:
+Permissions = dict[str, dict[str, list[str]]]
+
+# Programs outside the platform that publish onto its streams, each onto its own subjects:
+# user -> (subjects it may publish, the stream it may create for them, if any).
+EXTERNAL_PUBLISHERS: dict[str, tuple[list[str], str | None]] = {
+    # Telephony adapters report agent states to scheduling (adherence).
+    "telephony": (["cadre.scheduling.v1.agent_state.reported"], None),
+    # The contact-center platform sends contact records and other facts to performance.
+    "contact-platform": (["cadre.facts.v1.>"], "CADRE_FACTS"),
+}
+
+
+def nats_permissions(service: str | None) -> Permissions:
     """The broker rights of a service's NATS user; `None` for a read-only observer (the `cadre`
     command, the tally witness), which consumes but publishes no event."""
     publish = list(_SHARED_PUBLISH)
     if service is not None:
-        stream = f"CADRE_{service.upper()}"
-        publish = [
-            f"cadre.{service}.v1.>",
-            f"$JS.API.STREAM.CREATE.{stream}",
-            f"$JS.API.STREAM.UPDATE.{stream}",
-            *publish,
-        ]
+        publish = [f"cadre.{service}.v1.>", *_stream_management(f"CADRE_{service.upper()}"), *publish]
     # Replies (JetStream API answers, fetched messages) arrive on inboxes; nothing else is read.
     return {"publish": {"allow": publish}, "subscribe": {"allow": ["_INBOX.>"]}}
 
 
-def nats_authorization(users: Mapping[str, tuple[str | None, str]]) -> str:
-    """A nats-server `authorization` block: user -> (service or None for an observer, password).
+def publisher_permissions(subjects: list[str], stream: str | None) -> Permissions:
+    """An outside publisher: its subjects (and its stream), nothing else."""
+    management = _stream_management(stream) if stream else []
+    publish = [*subjects, *management, "$JS.API.INFO", "$JS.API.STREAM.INFO.*"]
+    return {"publish": {"allow": publish}, "subscribe": {"allow": ["_INBOX.>"]}}
+
+
+def _stream_management(stream: str) -> list[str]:
+    return [f"$JS.API.STREAM.CREATE.{stream}", f"$JS.API.STREAM.UPDATE.{stream}"]
+
+
+def password_variable(user: str) -> str:
+    """The environment variable nats-server reads a user's password from."""
+    return f"${user.upper().replace('-', '_')}_NATS_PASSWORD"
+
+
+def platform_users(
+    services: Iterable[str], password: Callable[[str], str]
+) -> dict[str, tuple[Permissions, str]]:
+    """Every NATS user of a deployment: one per service, the observer, the outside publishers."""
+    users = {service: (nats_permissions(service), password(service)) for service in services}
+    users["observer"] = (nats_permissions(None), password("observer"))
+    for user, (subjects, stream) in EXTERNAL_PUBLISHERS.items():
+        users[user] = (publisher_permissions(subjects, stream), password(user))
+    return users
+
+
+def nats_authorization(users: Mapping[str, tuple[Permissions, str]]) -> str:
+    """A nats-server `authorization` block: user -> (permissions, password).
 
     Passwords may be written as `$VARIABLE` so that the server reads them from its environment."""
     entries = []
-    for user, (service, password) in users.items():
+    for user, (rights, password) in users.items():
         secret = password if password.startswith("$") else json.dumps(password)
-        rights = json.dumps(nats_permissions(service))
-        entries.append(f"    {{user: {json.dumps(user)}, password: {secret}, permissions: {rights}}}")
+        entries.append(
+            f"    {{user: {json.dumps(user)}, password: {secret}, permissions: {json.dumps(rights)}}}"
+        )
     return "authorization {\n  users = [\n" + ",\n".join(entries) + "\n  ]\n}\n"
 
 
