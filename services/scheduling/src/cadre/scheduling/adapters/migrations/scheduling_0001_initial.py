@@ -5,7 +5,7 @@ Revision ID: scheduling_0001
 
 from alembic import op
 
-from cadre.scheduling.adapters import tables
+from cadre.scheduling.adapters import schema_0001
 
 revision = "scheduling_0001"
 down_revision = None
@@ -14,9 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # The tables as first released; later changes get revisions of their own.
-    tables.metadata.create_all(bind=op.get_bind())
+    schema_0001.build().create_all(bind=op.get_bind())
 
 
 def downgrade() -> None:
-    tables.metadata.drop_all(bind=op.get_bind())
+    schema_0001.build().drop_all(bind=op.get_bind())

@@ -5,7 +5,7 @@ Revision ID: scheduling_0002
 
 from alembic import op
 
-from cadre.scheduling.adapters import workforce_tables
+from cadre.scheduling.adapters import schema_0002
 
 revision = "scheduling_0002"
 down_revision = "scheduling_0001"
@@ -14,9 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # The tables as first released; later changes get revisions of their own.
-    workforce_tables.metadata.create_all(bind=op.get_bind())
+    schema_0002.build().create_all(bind=op.get_bind())
 
 
 def downgrade() -> None:
-    workforce_tables.metadata.drop_all(bind=op.get_bind())
+    schema_0002.build().drop_all(bind=op.get_bind())

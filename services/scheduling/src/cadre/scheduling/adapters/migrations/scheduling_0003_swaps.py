@@ -5,7 +5,7 @@ Revision ID: scheduling_0003
 
 from alembic import op
 
-from cadre.scheduling.adapters import exchange_tables
+from cadre.scheduling.adapters import schema_0003
 
 revision = "scheduling_0003"
 down_revision = "scheduling_0002"
@@ -14,8 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    exchange_tables.metadata.create_all(bind=op.get_bind())
+    schema_0003.build().create_all(bind=op.get_bind())
 
 
 def downgrade() -> None:
-    exchange_tables.metadata.drop_all(bind=op.get_bind())
+    schema_0003.build().drop_all(bind=op.get_bind())
