@@ -329,3 +329,50 @@ async def test_a_retried_enrollment_with_its_request_id_enrolls_once(training) -
     request.employee = await training.hire(team)
     code, reason, _ = await _reason(training.as_().CreateEnrollment(request))
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "REQUEST_ID_REUSED")
+
+
+async def test_a_session_still_below_its_minimum_group_two_days_ahead_is_called_off(training) -> None:
+    team = await training.team()
+    trainer = await training.hire(team, E.ROLE_TRAINER)
+    people = [await training.hire(team) for _ in range(4)]
+    course = await _course(training)
+    admin = training.as_()
+    in_three_days = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+
+    async def session(start: datetime, minimum: int, seated: list[str]) -> Session:
+        created = await admin.CreateSession(
+            ts.CreateSessionRequest(
+                parent=course,
+                session=Session(
+                    meetings=[_meeting(start, 60)],
+                    trainer=trainer,
+                    capacity=10,
+                    min_group_size=minimum,
+                    virtual_link="https://meet/x",
+                ),
+            )
+        )
+        for person in seated:
+            await admin.CreateEnrollment(ts.CreateEnrollmentRequest(parent=created.name, employee=person))
+        return created
+
+    short = await session(in_three_days, 3, people[:2])
+    full = await session(in_three_days + timedelta(hours=2), 2, people[2:4])
+    late_planned = await session(datetime.now(UTC) + timedelta(hours=30), 3, [])
+    await asyncio.sleep(0.6)  # the check runs every 0.2 s: nothing is due yet
+    for s in (short, full, late_planned):
+        assert (await admin.GetSession(ts.GetSessionRequest(name=s.name))).state == Session.STATE_SCHEDULED
+
+    training.clock.offset = timedelta(days=1, hours=1)  # now inside the 48-hour notice of both
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await admin.GetSession(ts.GetSessionRequest(name=short.name))).state != Session.STATE_CANCELLED:
+        assert asyncio.get_running_loop().time() < deadline, "the under-filled session was not called off"
+        await asyncio.sleep(0.1)
+    assert (await admin.GetSession(ts.GetSessionRequest(name=full.name))).state == Session.STATE_SCHEDULED
+    # Planned at short notice on purpose: left to its planner.
+    assert (
+        await admin.GetSession(ts.GetSessionRequest(name=late_planned.name))
+    ).state == Session.STATE_SCHEDULED
+    await asyncio.sleep(0.5)
+    cancelled = [p for _, p in await training.events("cadre.training.v1.session.cancelled")]
+    assert [c.session for c in cancelled] == [short.name]

@@ -12,8 +12,8 @@ from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import load_settings
 from cadre.training.adapters import projections
 from cadre.training.adapters.grpc_servicer import SERVICE, TrainingServicer
-from cadre.training.adapters.repository import SqlCertifications, SqlTrainingUnit
-from cadre.training.app import enrollment
+from cadre.training.adapters.repository import SqlCertifications, SqlSessions, SqlTrainingUnit
+from cadre.training.app import catalog, enrollment
 from cadre.training.settings import TrainingSettings
 from cadre.training.v1 import training_service_pb2_grpc
 
@@ -55,6 +55,19 @@ def build(
             enrollment.expire_due(SqlTrainingUnit(unit), now=now)
 
     host.add_periodic("certification-expiry", settings.expiry_check_seconds, expire_certifications)
+
+    notice = timedelta(hours=settings.underfilled_cancel_hours)
+
+    def cancel_underfilled_sessions() -> None:
+        now = clock()
+        with host.db.reader() as connection:
+            if not SqlSessions(connection).needing_a_minimum(after=now, until=now + notice):
+                return  # the common case: no write transaction, no lock taken
+        with host.db.transaction() as unit:
+            catalog.cancel_underfilled(SqlTrainingUnit(unit), now=now, notice=notice)
+
+    if settings.underfilled_cancel_hours > 0:
+        host.add_periodic("underfilled-sessions", settings.expiry_check_seconds, cancel_underfilled_sessions)
     return host
 
 

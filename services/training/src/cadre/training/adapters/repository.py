@@ -227,6 +227,15 @@ class SqlSessions:
         )
         return [_session(r) for r in self._c.execute(query)]
 
+    def needing_a_minimum(self, *, after: datetime, until: datetime) -> Sequence[Session]:
+        query = select(sessions).where(
+            sessions.c.state == SessionState.SCHEDULED.value,
+            sessions.c.min_group_size > 0,
+            sessions.c.first_start > after,
+            sessions.c.first_start <= until,
+        )
+        return [_session(r) for r in self._c.execute(query)]
+
     def counts(self, session_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """(seated, waitlisted) per session."""
         rows = self._c.execute(

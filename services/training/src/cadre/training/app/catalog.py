@@ -229,7 +229,29 @@ def cancel_session(
     current = require_session(unit.sessions, session_id, course_id, lock=True)
     session_rules.require_scheduled(current)
     session_rules.require_not_started(current, now, "cancelling it")
+    return _cancel(unit, current)
+
+
+def _cancel(unit: TrainingUnit, current: Session) -> Session:
     changed = replace(current, state=SessionState.CANCELLED, version=current.version + 1)
     unit.sessions.save(changed, expected_version=current.version)
     unit.record(SessionCancelled(changed))
     return changed
+
+
+def cancel_underfilled(unit: TrainingUnit, *, now: datetime, notice: timedelta) -> list[Session]:
+    """Sessions starting within `notice` that still have fewer seated people than their minimum
+    group size are called off, so their trainer and participants go back on the phones and
+    scheduling frees the blocked time (`session.cancelled`). A session created already inside
+    that notice was planned at short notice on purpose and is left to its planner."""
+    candidates = [
+        s
+        for s in unit.sessions.needing_a_minimum(after=now, until=now + notice)
+        if s.created_at <= s.first_start - notice
+    ]
+    seats = unit.sessions.counts([s.id for s in candidates])
+    return [
+        _cancel(unit, session)
+        for session in candidates
+        if session_rules.underfilled(session, seats.get(session.id, (0, 0))[0])
+    ]

@@ -115,6 +115,11 @@ def check_spec(spec: SessionSpec, course: Course, *, now: datetime) -> SessionSp
     return replace(spec, meetings=ordered)
 
 
+def underfilled(session: Session, seated: int) -> bool:
+    """Fewer people hold a seat than the session needs to run."""
+    return seated < session.spec.min_group_size
+
+
 def require_scheduled(session: Session) -> None:
     if session.state is not SessionState.SCHEDULED:
         raise failed_precondition("SESSION_CANCELLED", "the session was cancelled", session=session.id)
