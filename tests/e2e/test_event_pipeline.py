@@ -66,14 +66,6 @@ def _hire(team: str, index: int) -> roster_service_pb2.HireEmployeeRequest:
     )
 
 
-async def _until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 def spans() -> InMemorySpanExporter:
     provider = setup_tracing("tests")
@@ -98,8 +90,8 @@ async def test_one_trace_runs_from_the_grpc_call_through_the_bus_into_the_consum
             team = await _team(roster)
             spans.clear()
             await roster.HireEmployee(_hire(team, 1))
-        await _until(lambda: tally.counts(tally_host.db)[1] == 4)
-        await _until(
+        await testing.until(lambda: tally.counts(tally_host.db)[1] == 4)
+        await testing.until(
             lambda: any(
                 s.name.startswith("consume cadre.roster.v1.employee.hired")
                 for s in spans.get_finished_spans()
@@ -129,7 +121,7 @@ async def test_paused_broker_during_a_drain_loses_nothing_and_doubles_nothing(
                 await asyncio.sleep(1.0)  # the relay is stuck mid-drain against a frozen broker
             finally:
                 nats_server.resume()
-        await _until(lambda: tally.counts(tally_host.db)[1] == 83, timeout=40)
+        await testing.until(lambda: tally.counts(tally_host.db)[1] == 83, timeout=40)
         await asyncio.sleep(1.0)
         assert tally.counts(tally_host.db) == (83, 83)
         assert roster_host.relay.pending() == 0
@@ -145,7 +137,7 @@ async def test_a_late_duplicate_beyond_the_broker_window_changes_nothing(
             roster = roster_service_pb2_grpc.RosterServiceStub(channel)
             team = await _team(roster)
             await roster.HireEmployee(_hire(team, 1))
-        await _until(lambda: tally.counts(tally_host.db)[1] == 4)
+        await testing.until(lambda: tally.counts(tally_host.db)[1] == 4)
         connection = await nats.connect(nats_server.url)
         js = connection.jetstream()
         old = await js.get_msg("CADRE_ROSTER", 4)

@@ -11,7 +11,7 @@ from cadre.chassis.grpc_errors import error_info
 from cadre.cli import testing
 from cadre.cli.processes import ServiceProcess
 from cadre.roster.v1 import employee_pb2, roster_service_pb2, roster_service_pb2_grpc
-from tests.e2e.test_reliability import hire_request, make_team
+from tests.e2e.roster_world import hire_request, make_team
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,6 @@ once.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,16 +25,9 @@ from cadre.cli.tally import build as build_tally
 from cadre.roster.main import build as build_roster
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import roster_service_pb2_grpc
-from tests.e2e.test_reliability import hire_request, make_team
+from tests.e2e.roster_world import hire_request, make_team
 
 pytestmark = pytest.mark.e2e
-
-
-async def _until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_reconciliation_finds_the_event_the_broker_lost_and_repairs_it(
@@ -70,7 +62,7 @@ async def test_reconciliation_finds_the_event_the_broker_lost_and_repairs_it(
         async def all_on_the_stream() -> bool:
             return (await js.stream_info("CADRE_ROSTER")).state.messages == 8  # 3 units + 5 hires
 
-        await _until(all_on_the_stream)
+        await testing.until(all_on_the_stream)
         lost = await js.get_msg("CADRE_ROSTER", 5)
         await js.delete_msg("CADRE_ROSTER", 5)
         await connection.close()
@@ -83,7 +75,7 @@ async def test_reconciliation_finds_the_event_the_broker_lost_and_repairs_it(
             async def seven_applied() -> bool:
                 return await tally.db.run(counts, tally.db) == (7, 7)
 
-            await _until(seven_applied)
+            await testing.until(seven_applied)
             now = datetime.now(UTC)
             window = {"start": now - timedelta(hours=1), "end": now}
             admin_token = testing.token()
@@ -98,7 +90,7 @@ async def test_reconciliation_finds_the_event_the_broker_lost_and_repairs_it(
             async def eight_applied() -> bool:
                 return await tally.db.run(counts, tally.db) == (8, 8)
 
-            await _until(eight_applied)
+            await testing.until(eight_applied)
             # The repaired event counts as published when it was published again.
             window["end"] = datetime.now(UTC)
             (after,) = await reconcile(addresses, admin_token, repair=False, **window)

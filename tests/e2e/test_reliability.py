@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import uuid
 from collections import Counter
 
 import grpc
 import nats
 import pytest
-from google.type import date_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import create_engine, func, select
 
@@ -25,43 +23,12 @@ from cadre.chassis.tables import parked_events
 from cadre.cli import testing
 from cadre.cli.processes import NatsServer, ServiceProcess
 from cadre.cli.tally import tallied
-from cadre.roster.v1 import employee_pb2, org_unit_pb2, roster_service_pb2, roster_service_pb2_grpc
+from cadre.roster.v1 import employee_pb2, roster_service_pb2, roster_service_pb2_grpc
+from tests.e2e.roster_world import Employee, hire_request, make_team
 
 pytestmark = pytest.mark.e2e
 
-OrgUnit = org_unit_pb2.OrgUnit
-Employee = employee_pb2.Employee
 HIRED = "cadre.roster.v1.employee.hired"
-
-
-async def make_team(roster: roster_service_pb2_grpc.RosterServiceStub) -> str:
-    parent = ""
-    for kind, name in (
-        (OrgUnit.KIND_CENTER, "Porto"),
-        (OrgUnit.KIND_DEPARTMENT, "Care"),
-        (OrgUnit.KIND_TEAM, "Care A"),
-    ):
-        unit = await roster.CreateOrgUnit(
-            roster_service_pb2.CreateOrgUnitRequest(
-                org_unit=OrgUnit(display_name=name, kind=kind, parent=parent, time_zone="Europe/Lisbon")
-            ),
-            timeout=10,
-        )
-        parent = unit.name
-    return parent
-
-
-def hire_request(team: str, index: int) -> roster_service_pb2.HireEmployeeRequest:
-    return roster_service_pb2.HireEmployeeRequest(
-        employee=Employee(
-            display_name=f"Agent {index}",
-            org_unit=team,
-            role=Employee.ROLE_AGENT,
-            employment_type=Employee.EMPLOYMENT_TYPE_FULL_TIME,
-            hire_date=date_pb2.Date(year=2026, month=1, day=5),
-        ),
-        request_id=str(uuid.uuid4()),
-    )
 
 
 async def hire_with_retries(roster: roster_service_pb2_grpc.RosterServiceStub, request, attempts: int = 60):

@@ -26,7 +26,7 @@ from cadre.cli.processes import NatsServer, free_port
 from cadre.roster.main import build
 from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import events_pb2, roster_service_pb2, roster_service_pb2_grpc
-from tests.e2e.test_reliability import OrgUnit
+from tests.e2e.roster_world import OrgUnit
 
 pytestmark = pytest.mark.e2e
 

@@ -3,8 +3,6 @@ order per entity under redelivery (R6)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -106,17 +104,6 @@ async def _publish(host: ServiceHost, values: list[str], entity: str = "things/1
     await host.db.run(commit)
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
-async def _until(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_a_failing_event_is_parked_after_bounded_retries_and_replays_once_after_the_fix(probe) -> None:
     host, handler, admin = probe
     await _publish(host, ["a", "bad", "c"])
@@ -131,13 +118,13 @@ async def test_a_failing_event_is_parked_after_bounded_retries_and_replays_once_
         with host.db.reader() as connection:
             return connection.execute(select(func.count()).select_from(inbox)).scalar_one()
 
-    await _until(one_parked)
+    await testing.until(one_parked)
 
     async def c_applied() -> bool:
         return await host.db.run(applied, host) == ["a", "c"]
 
     # "c" waited behind "bad" (same entity) and flowed on once "bad" was parked.
-    await _until(c_applied)
+    await testing.until(c_applied)
     assert await host.db.run(inbox_rows) == 2
     (parked,) = (await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())).parked_events
     assert parked.deliveries == 3 and "cannot apply" in parked.error
@@ -167,9 +154,9 @@ async def test_later_events_of_an_entity_wait_for_its_failed_event_while_other_e
     async def bad_failed_and_x_applied() -> bool:
         return handler.failures >= 1 and await host.db.run(applied, host, "things/2") == ["x"]
 
-    await _until(bad_failed_and_x_applied)
+    await testing.until(bad_failed_and_x_applied)
     failures = handler.failures
-    await _until(lambda: _true(handler.failures >= failures + 3))  # c and d were sent back meanwhile
+    await testing.until(lambda: handler.failures >= failures + 3)  # c and d were sent back meanwhile
     assert await host.db.run(applied, host, "things/1") == ["a"]
 
     handler.fixed = True
@@ -177,7 +164,7 @@ async def test_later_events_of_an_entity_wait_for_its_failed_event_while_other_e
     async def all_applied() -> bool:
         return len(await host.db.run(applied, host, "things/1")) == 4
 
-    await _until(all_applied)
+    await testing.until(all_applied)
     assert await host.db.run(applied, host, "things/1") == ["a", "bad", "c", "d"]
 
 
@@ -189,7 +176,7 @@ async def test_waiting_behind_a_held_event_does_not_use_up_an_events_own_attempt
         listed = await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())
         return len(listed.parked_events) == 2
 
-    await _until(both_parked)
+    await testing.until(both_parked)
     first, second = sorted(
         (await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())).parked_events,
         key=lambda parked: parked.deliveries,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+
+from sqlalchemy import Connection
 
 from cadre.authority import projection
 from cadre.chassis.server import ServiceHost
@@ -46,28 +49,32 @@ def build(
         required=False,
     )
 
-    def expire_certifications() -> None:
-        now = clock()
-        with host.db.reader() as connection:
-            if not SqlCertifications(connection).lapsing(before=(now + timedelta(hours=14)).date(), limit=1):
-                return  # the common case: no write transaction, no lock taken
-        with host.db.transaction() as unit:
-            enrollment.expire_due(SqlTrainingUnit(unit), now=now)
+    def when_due(name: str, due: Callable[[Connection, datetime], bool], work: Callable[..., object]) -> None:
+        """A periodic job that writes only when a read says there is something to do: the
+        common case takes no write transaction and no lock."""
 
-    host.add_periodic("certification-expiry", settings.expiry_check_seconds, expire_certifications)
+        def run() -> None:
+            now = clock()
+            with host.db.reader() as connection:
+                if not due(connection, now):
+                    return
+            with host.db.transaction() as unit:
+                work(SqlTrainingUnit(unit), now=now)
 
-    notice = timedelta(hours=settings.underfilled_cancel_hours)
+        host.add_periodic(name, settings.expiry_check_seconds, run)
 
-    def cancel_underfilled_sessions() -> None:
-        now = clock()
-        with host.db.reader() as connection:
-            if not SqlSessions(connection).needing_a_minimum(after=now, until=now + notice):
-                return  # the common case: no write transaction, no lock taken
-        with host.db.transaction() as unit:
-            catalog.cancel_underfilled(SqlTrainingUnit(unit), now=now, notice=notice)
-
+    when_due(
+        "certification-expiry",
+        lambda c, now: bool(SqlCertifications(c).lapsing(before=(now + timedelta(hours=14)).date(), limit=1)),
+        enrollment.expire_due,
+    )
     if settings.underfilled_cancel_hours > 0:
-        host.add_periodic("underfilled-sessions", settings.expiry_check_seconds, cancel_underfilled_sessions)
+        notice = timedelta(hours=settings.underfilled_cancel_hours)
+        when_due(
+            "underfilled-sessions",
+            lambda c, now: bool(SqlSessions(c).needing_a_minimum(after=now, until=now + notice)),
+            partial(catalog.cancel_underfilled, notice=notice),
+        )
     return host
 
 
