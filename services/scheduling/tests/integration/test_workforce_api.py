@@ -559,31 +559,71 @@ async def _template(p: Platform, name: str, earliest: int, latest: int) -> None:
     )
 
 
-async def _announce_training(p: Platform, employee: str, start: datetime, end: datetime) -> None:
-    """What the training service publishes when it schedules a session (its stream, its event)."""
+async def _announce_training(
+    p: Platform, employee: str, start: datetime, end: datetime, *, version: int = 1, cancelled: bool = False
+) -> None:
+    """What the training service publishes when it schedules (or cancels) a session (its stream,
+    its event)."""
     from cadre.training.v1 import events_pb2 as training_events
 
+    session = "courses/c1/sessions/s1"
+    payload: Any = (
+        training_events.SessionCancelledEvent(session=session, version=version)
+        if cancelled
+        else training_events.SessionScheduledEvent(
+            session=session,
+            course="courses/c1",
+            meetings=[training_events.SessionMeeting(start_time=_ts(start), end_time=_ts(end))],
+            participants=[employee],
+            version=version,
+        )
+    )
+    subject = f"cadre.training.v1.session.{'cancelled' if cancelled else 'scheduled'}"
     connection = await nats.connect(p.nats_url)
     try:
         js = connection.jetstream()
         await js.add_stream(name="CADRE_TRAINING", subjects=["cadre.training.v1.>"])
-        payload = training_events.SessionScheduledEvent(
-            session="courses/c1/sessions/s1",
-            course="courses/c1",
-            meetings=[training_events.SessionMeeting(start_time=_ts(start), end_time=_ts(end))],
-            participants=[employee],
-            version=1,
-        )
-        event = build_event(
-            source="training",
-            event_type="cadre.training.v1.session.scheduled",
-            entity=payload.session,
-            payload=payload,
-        )
-        await js.publish("cadre.training.v1.session.scheduled", event.envelope, stream="CADRE_TRAINING")
+        event = build_event(source="training", event_type=subject, entity=session, payload=payload)
+        await js.publish(subject, event.envelope, stream="CADRE_TRAINING")
     finally:
         await connection.close()
     await _caught_up(p.nats_url, "CADRE_TRAINING", "scheduling-training")
+
+
+def _training_blocks(
+    database_url: str, employee: str, start: datetime, end: datetime
+) -> list[tuple[str, datetime, datetime]]:
+    """The blocked time scheduling holds for the person (what generation, swaps and overtime read)."""
+    from cadre.scheduling.adapters.workforce_unit import Authorities, SqlWorkforce
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            found: list[tuple[str, datetime, datetime]] = SqlWorkforce(
+                connection, Authorities()
+            ).training.between([employee.rsplit("/", 1)[1]], start, end)
+            return found
+    finally:
+        engine.dispose()
+
+
+async def test_a_cancelled_training_session_is_not_brought_back_by_an_older_version(
+    platform: Platform, database_url: str
+) -> None:
+    p = platform
+    ana = p.people["ana"]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=20)
+    end = start + timedelta(hours=2)
+    # Version 2 was cancelled; version 1's announcement arrives only afterwards.
+    await _announce_training(p, ana, start, end, version=2, cancelled=True)
+    await _announce_training(p, ana, start, end, version=1)
+    assert _training_blocks(database_url, ana, start, end) == []
+    # Nor does version 2 itself, arriving after its own cancellation.
+    await _announce_training(p, ana, start, end, version=2)
+    assert _training_blocks(database_url, ana, start, end) == []
+    # A newer version schedules the session again.
+    await _announce_training(p, ana, start, end, version=3)
+    assert _training_blocks(database_url, ana, start, end) == [(ana.rsplit("/", 1)[1], start, end)]
 
 
 async def _generate(p: Platform, who: str, **fields: Any) -> schedule_pb2.Schedule:

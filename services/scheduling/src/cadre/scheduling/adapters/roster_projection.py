@@ -85,7 +85,7 @@ def _availability(windows: Any, exceptions: Any = ()) -> str:
     return json.dumps({"weekly": _windows(windows), "exceptions": dated})
 
 
-def _upsert(connection: Connection, table: Table, values: dict[str, Any]) -> None:
+def upsert(connection: Connection, table: Table, values: dict[str, Any]) -> None:
     """Insert or replace by primary key: a redelivered event writes the same row again."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values)
@@ -106,14 +106,14 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
     if kind in ("org_unit.created", "org_unit.updated"):
         u = p.org_unit
         values = {"path": _path(u.path), "time_zone": u.time_zone or "UTC"}
-        _upsert(c, teams, {"id": _id(u.name), **values})
+        upsert(c, teams, {"id": _id(u.name), **values})
     elif kind == "org_unit.moved":
         old, new = _path(p.old_path), _path(p.new_path)
         for row in c.execute(select(teams.c.id, teams.c.path).where(teams.c.path.startswith(old))).all():
             c.execute(update(teams).where(teams.c.id == row.id).values(path=new + row.path[len(old) :]))
     elif kind == "employee.hired":
         employee = _id(p.employee)
-        _upsert(
+        upsert(
             c,
             people,
             {
@@ -129,7 +129,7 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
             },
         )
         start = _date(p.hire_date) or date.min
-        _upsert(c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.org_unit)})
+        upsert(c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.org_unit)})
     elif kind == "employee.updated":
         c.execute(
             update(people)
@@ -150,7 +150,7 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
         c.execute(
             delete(memberships).where(memberships.c.employee_id == employee, memberships.c.from_date > start)
         )
-        _upsert(
+        upsert(
             c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.to_org_unit)}
         )
     elif kind == "employee.state_changed":

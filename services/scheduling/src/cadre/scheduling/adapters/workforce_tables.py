@@ -2,7 +2,8 @@
 agent states and attendance.
 
 A separate `MetaData` from `tables.py`, so the first migration keeps creating exactly what it
-first released and `scheduling_0002` creates these.
+first released and `scheduling_0002` creates these (`training_sessions` came with
+`scheduling_0004`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,17 @@ training_blocks = Table(
     PrimaryKeyConstraint("session", "employee_id", "start_time", name="pk_training_blocks"),
 )
 Index("ix_training_blocks_employee", training_blocks.c.employee_id, training_blocks.c.start_time)
+
+# The newest version seen of each session, kept after a cancellation removed its blocks, so
+# a late older `session.scheduled` cannot bring them back (scheduling_0004).
+training_sessions = Table(
+    "training_sessions",
+    metadata,
+    Column("session", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+    PrimaryKeyConstraint("session", name="pk_training_sessions"),
+)
 
 # ---------------------------------------------------------------- templates and schedules
 
