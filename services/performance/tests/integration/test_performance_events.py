@@ -13,6 +13,8 @@ from google.type import date_pb2
 from cadre.chassis.grpc_errors import error_info
 from cadre.performance.v1 import events_pb2, facts_pb2, pay_pb2
 from cadre.performance.v1 import performance_service_pb2 as pb
+from cadre.roster.v1 import employee_pb2
+from cadre.roster.v1 import events_pb2 as roster_events
 from cadre.training.v1 import events_pb2 as training_events
 
 World = Any  # the `world` fixture of this folder's conftest
@@ -104,6 +106,45 @@ async def test_kpis_follow_the_team_on_the_facts_date(world: World) -> None:
         )
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_info(caught.value)[0].reason == "OUT_OF_SCOPE"  # type: ignore[union-attr]
+
+
+async def test_a_hire_arriving_after_a_transfer_leaves_the_org_view_as_it_is(world: World) -> None:
+    """Roster's hire is the person's first version: a copy of it arriving after the transfer
+    (replayed, re-published) does not reopen the first team's stint."""
+    ann = f"employees/{world.people['ann']}"
+    await world.transfer("ann", "t1", "t2", date(2026, 3, 16))
+    await world.publish(
+        "roster",
+        "cadre.roster.v1.employee.hired",
+        ann,
+        roster_events.EmployeeHiredEvent(
+            employee=ann,
+            org_unit=f"orgUnits/{world.units['t1']}",
+            role=employee_pb2.Employee.ROLE_AGENT,
+            hire_date=d(date(2025, 1, 1)),
+        ),
+    )
+    batch = facts_pb2.FactBatch(
+        contact_records=contacts(ann, date(2026, 3, 10), handled=9, missed=1, prefix="a")
+        + contacts(ann, date(2026, 3, 20), handled=15, missed=15, prefix="a")
+    )
+    await world.publish(
+        "ccp", "cadre.facts.v1.batch.published", "batches/1", events_pb2.FactBatchPublishedEvent(facts=batch)
+    )
+    await world.settle()
+    admin = world.as_()
+    await admin.CreateScorecard(
+        pb.CreateScorecardRequest(parent=f"orgUnits/{world.units['center']}", scorecard=scorecard())
+    )
+    offered = {}
+    for team in ("t1", "t2"):
+        report = await admin.ComputeKpis(
+            pb.ComputeKpisRequest(
+                subject=f"orgUnits/{world.units[team]}", start_date=d(MARCH[0]), end_date=d(MARCH[1])
+            )
+        )
+        offered[team] = report.measures["offered"]
+    assert offered == {"t1": "10", "t2": "30"}
 
 
 async def statement_lines(world: World, period: str, key: str) -> list[tuple[Any, ...]]:

@@ -10,6 +10,7 @@ import pytest
 
 from cadre.chassis.grpc_errors import error_info
 from cadre.roster.v1 import employee_pb2
+from cadre.roster.v1 import events_pb2 as roster_events
 from cadre.training.v1 import course_pb2, events_pb2, session_pb2
 from cadre.training.v1 import training_service_pb2 as ts
 
@@ -310,6 +311,40 @@ async def test_a_trainer_must_hold_the_role_or_a_trainer_position(training) -> N
     part_timer = await training.hire(team, trainer_position=True)
     session = await _session(training, course, part_timer, _tomorrow(9))
     assert session.state == Session.STATE_SCHEDULED
+
+
+async def test_a_hire_arriving_after_later_changes_leaves_the_newer_record(training) -> None:
+    """Roster's hire is the record's first version: a copy of it arriving after an update and a
+    transfer (replayed, re-published) puts neither the old positions nor the old team back."""
+    center = await training.team()
+    team_a = await training.team(parent=[center])
+    team_b = await training.team(parent=[center])
+    lead = await training.hire(team_a, E.ROLE_TEAM_LEADER)
+    await training.grant(lead, [center, team_a], max_minutes=90)
+    trainer = await training.hire(team_b, trainer_position=True)  # hired, then updated to version 2
+    moved = await training.hire(team_a)
+    await training.publish(
+        "roster",
+        "cadre.roster.v1.employee.transferred",
+        moved,
+        roster_events.EmployeeTransferredEvent(
+            employee=moved, from_org_unit=team_a, to_org_unit=team_b, transfer="transfers/1"
+        ),
+    )
+    for employee, team in ((trainer, team_b), (moved, team_a)):
+        await training.publish(
+            "roster",
+            "cadre.roster.v1.employee.hired",
+            employee,
+            roster_events.EmployeeHiredEvent(employee=employee, org_unit=team, role=E.ROLE_AGENT),
+        )
+
+    session = await _session(training, await _course(training), trainer, _tomorrow(9))
+    assert session.state == Session.STATE_SCHEDULED  # still a part-time trainer
+    code, reason, _ = await _reason(
+        training.as_(lead).CreateEnrollment(ts.CreateEnrollmentRequest(parent=session.name, employee=moved))
+    )
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")  # still in team B
 
 
 async def test_a_retried_enrollment_with_its_request_id_enrolls_once(training) -> None:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cadre.authority.policy import Action, Amount, Decision, Grant, GrantBook, Limits
-from cadre.chassis.db import UnitOfWork
+from cadre.chassis.db import UnitOfWork, insert_if_absent
 from cadre.chassis.tables import UtcDateTime
 from cadre.events.v1 import envelope_pb2
 
@@ -127,7 +127,9 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
                     update(table).where(table.c.id == row[0]).values({column.name: new + row[1][len(old) :]})
                 )
     elif kind == "employee.hired":
-        _upsert(
+        # The first version of the person: a copy arriving after a transfer, a role change or
+        # a termination must not put the person back where the hire left them (R6, R16).
+        insert_if_absent(
             c, people, {"id": _id(p.employee), "org_unit_id": _id(p.org_unit), "role": p.role, "state": 2}
         )
     elif kind == "employee.updated":

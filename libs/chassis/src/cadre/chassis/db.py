@@ -22,6 +22,7 @@ from alembic import command
 from alembic.config import Config
 from google.protobuf.message import Message
 from sqlalchemy import Connection, Engine, Table, event, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool
 
 from cadre.chassis import context as request_context
@@ -73,6 +74,19 @@ def _sqlite_engine(url: str, *, synchronous: str, immediate: bool, connections: 
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
 
     return engine
+
+
+def insert_if_absent(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Inserts the row unless one with its primary key is there; True when it inserted.
+
+    For a projection's first version of an entity (an employee's hire): a copy arriving
+    after later events of the entity (redelivered, replayed, re-published by reconciliation)
+    leaves the newer row as it is instead of putting the first version back (R6).
+    """
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    key = [c.name for c in table.primary_key.columns]
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
+    return bool(connection.execute(statement).rowcount)
 
 
 class UnitOfWork:

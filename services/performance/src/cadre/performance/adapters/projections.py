@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Table, and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cadre.authority import projection
-from cadre.chassis.db import UnitOfWork
+from cadre.chassis.db import UnitOfWork, insert_if_absent
 from cadre.chassis.errors import DomainError
 from cadre.events.v1 import envelope_pb2
 from cadre.performance.adapters import facts
@@ -92,20 +92,23 @@ def apply_roster(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Mes
                 update(org_units).where(org_units.c.id == row.id).values(path=new + row.path[len(old) :])
             )
     elif kind == "employee.hired":
+        # The hire is the person's first version: a copy arriving after a role change, a
+        # transfer or a termination (re-published by reconciliation, replayed) changes
+        # nothing, rather than reopening the first stint or clearing the termination (R6).
         employee_id, hired = _id(p.employee), _date(p.hire_date)
-        _upsert(
+        if insert_if_absent(
             c, employees, {"id": employee_id, "role": p.role, "hire_date": hired, "termination_date": None}
-        )
-        _upsert(
-            c,
-            stints,
-            {
-                "employee_id": employee_id,
-                "start_date": hired,
-                "org_unit_id": _id(p.org_unit),
-                "end_date": None,
-            },
-        )
+        ):
+            insert_if_absent(
+                c,
+                stints,
+                {
+                    "employee_id": employee_id,
+                    "start_date": hired,
+                    "org_unit_id": _id(p.org_unit),
+                    "end_date": None,
+                },
+            )
     elif kind == "employee.updated":
         c.execute(update(employees).where(employees.c.id == _id(p.employee)).values(role=p.role))
     elif kind == "employee.transferred":

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cadre.authority import projection as authority
-from cadre.chassis.db import UnitOfWork
+from cadre.chassis.db import UnitOfWork, insert_if_absent
 from cadre.events.v1 import envelope_pb2
 from cadre.roster.v1 import employee_pb2
 from cadre.scheduling.v1 import shift_pb2
@@ -104,7 +104,10 @@ def apply_roster(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Mes
                 update(known_teams).where(known_teams.c.id == row.id).values(path=new + row.path[len(old) :])
             )
     elif kind == "employee.hired":
-        _upsert(
+        # The hire is the record's first version (roster's version 1): a copy arriving after
+        # later events of the person (re-published by reconciliation, replayed) changes
+        # nothing, as an older `employee.updated` changes nothing (R6).
+        insert_if_absent(
             c,
             known_people,
             {
