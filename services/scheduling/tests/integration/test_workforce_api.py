@@ -32,6 +32,7 @@ from cadre.roster.settings import RosterSettings
 from cadre.roster.v1 import employee_pb2, grant_pb2, org_unit_pb2, transfer_pb2
 from cadre.roster.v1 import roster_service_pb2 as rs
 from cadre.roster.v1 import roster_service_pb2_grpc as rg
+from cadre.scheduling.domain.schedule import Activity, ActivityKind, Schedule, ScheduleState, Shift
 from cadre.scheduling.main import AGENT_STATES_SUBJECT
 from cadre.scheduling.main import build as build_scheduling
 from cadre.scheduling.settings import SchedulingSettings
@@ -460,6 +461,111 @@ async def test_attendance_from_agent_states_counts_once(platform: Platform) -> N
     (figures,) = (await admin.ListDailyAdherence(when)).days
     assert (figures.worked_minutes, figures.revision) == (530, 2)
     assert len(await _published(p.nats_url, "cadre.scheduling.v1.attendance.recorded")) == 2
+
+
+def _seed_draft(p: Platform, database_url: str, first_day: date, shifts: list[Shift]) -> str:
+    """A draft of team a as generation leaves one, written straight to the database: its days
+    are in the past (where states can be), which generation does not plan."""
+    from cadre.scheduling.adapters.workforce_unit import Authorities, SqlWorkforce
+
+    schedule_id = str(uuid.uuid4())
+    draft = Schedule(
+        id=schedule_id,
+        org_unit_id=p.units["a"].rsplit("/", 1)[1],
+        start_date=first_day,
+        days=7,
+        queue_ids=("billing",),
+        state=ScheduleState.DRAFT,
+        publication=0,
+        base_schedule_id=None,
+        shifts=tuple(shifts),
+        objective=0.0,
+        lower_bound=0.0,
+        optimal=True,
+        unmet_rules=(),
+        changed_assignments=0,
+        created_at=datetime.now(UTC),
+        published_at=None,
+        version=1,
+    )
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            SqlWorkforce(connection, Authorities()).schedules.add(draft)
+    finally:
+        engine.dispose()
+    return f"{p.units['a']}/schedules/{schedule_id}"
+
+
+async def test_publishing_recomputes_the_recorded_attendance_of_changed_days(
+    platform: Platform, database_url: str
+) -> None:
+    p = platform
+    day = datetime.now(UTC).date() - timedelta(days=2)
+    local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(TZ))
+    at = lambda hours: local + timedelta(hours=hours)  # noqa: E731
+    ana, ben = (p.people[k].rsplit("/", 1)[1] for k in ("ana", "ben"))
+
+    def shift(employee: str, start: datetime) -> Shift:
+        """8.5 hours with an unpaid half-hour lunch after four."""
+        lunch = start + timedelta(hours=4)
+        return Shift(
+            employee,
+            "billing",
+            "day",
+            start,
+            start + timedelta(hours=8, minutes=30),
+            (Activity(ActivityKind.LUNCH, lunch, lunch + timedelta(minutes=30), paid=False),),
+        )
+
+    async def publish(shifts: list[Shift]) -> None:
+        name = _seed_draft(p, database_url, day, shifts)
+        await p.scheduling("lead_a").PublishSchedule(pb.PublishScheduleRequest(name=name))
+
+    s = adherence_pb2
+    await p.scheduling().RecordAgentStates(
+        pb.RecordAgentStatesRequest(
+            changes=[
+                _change(p.people["ana"], at(8), s.AGENT_STATE_READY),
+                _change(p.people["ana"], at(12), s.AGENT_STATE_LUNCH),
+                _change(p.people["ana"], at(12.5), s.AGENT_STATE_READY),
+                _change(p.people["ana"], at(16.5), s.AGENT_STATE_OFFLINE),
+            ]
+        )
+    )
+    when = pb.ListDailyAdherenceRequest(parent=p.people["ana"], start_date=_day(-2), end_date=_day(-2))
+
+    async def figures() -> tuple[int, int, int, int]:
+        (found,) = (await p.scheduling("lead_a").ListDailyAdherence(when)).days
+        return found.scheduled_minutes, found.adherent_minutes, found.worked_minutes, found.revision
+
+    assert await figures() == (0, 0, 510, 1)  # nothing scheduled yet: a rest day
+
+    # Published after the states: the day is planned now, and in the plan throughout.
+    await publish([shift(ana, at(8)), shift(ben, at(8))])
+    assert await figures() == (480, 480, 510, 2)
+    # The same shifts again: nothing moved, no new revision.
+    await publish([shift(ana, at(8)), shift(ben, at(8))])
+    assert await figures() == (480, 480, 510, 2)
+    # Ana's shift moves two hours later: 10:00–12:00, 12:30–14:00 and 14:30–16:30 in the plan.
+    await publish([shift(ana, at(10)), shift(ben, at(8))])
+    assert await figures() == (480, 330, 510, 3)
+
+    published = await _published(p.nats_url, "cadre.scheduling.v1.schedule.published", at_least=3)
+    assert [list(e.changed_employees) for e in published] == [
+        sorted([p.people["ana"], p.people["ben"]]),
+        [],
+        [p.people["ana"]],
+    ]
+    recorded = await _published(p.nats_url, "cadre.scheduling.v1.attendance.recorded", at_least=3)
+    assert [(e.scheduled_minutes, e.worked_minutes, e.day_kind, e.revision) for e in recorded] == [
+        (0, 510, events_pb2.DAY_KIND_REST_DAY, 1),
+        (480, 510, events_pb2.DAY_KIND_WORK_DAY, 2),
+        (480, 510, events_pb2.DAY_KIND_WORK_DAY, 3),
+    ]
+    # Ben has no states: publishing records no attendance for him.
+    ben_days = pb.ListDailyAdherenceRequest(parent=p.people["ben"], start_date=_day(-2), end_date=_day(-2))
+    assert not (await p.scheduling("lead_a").ListDailyAdherence(ben_days)).days
 
 
 # ---------------------------------------------------------------- schedules (the rostering engine)

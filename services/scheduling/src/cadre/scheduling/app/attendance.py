@@ -3,13 +3,15 @@
 States are stored keyed by (agent, moment), so a state sent again is not a second state.
 Each change recomputes the local days it can touch (its day and the next, since a state lasts
 until the next change); a day whose figures moved gets a higher revision and an
-`attendance.recorded` event, and a day whose figures did not move publishes nothing.
+`attendance.recorded` event, and a day whose figures did not move publishes nothing. A
+publication (a new version, a swap, accepted overtime) changes what was scheduled: the days
+its changed shifts touch are recomputed the same way, in its unit of work.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from cadre.scheduling.app.workforce_ports import Workforce
 from cadre.scheduling.domain.access import Caller
 from cadre.scheduling.domain.attendance import DayFigures, StateChange, day_bounds, figures_for_day
 from cadre.scheduling.domain.events import AttendanceRecorded
+from cadre.scheduling.domain.schedule import Shift, changed_days
 
 MAX_CHANGES = 10_000
 MAX_DAYS = 63
@@ -96,6 +99,23 @@ def refresh_day(w: Workforce, *, employee_id: str, day: date, now: datetime) -> 
     if figures.worked_minutes or stored is not None:
         w.record(AttendanceRecorded(figures, team_id or "", revision))
     return figures
+
+
+def refresh_published(
+    w: Workforce, *, org_unit_id: str, before: Iterable[Shift], after: Iterable[Shift], now: datetime
+) -> None:
+    """After `after` replaced `before` as the team's published shifts: every (person, local day)
+    a changed shift touches and whose attendance is recorded already is computed again (a new
+    revision and `attendance.recorded` only where the figures moved). A day with no states
+    yet is left alone; its first state computes it against the schedule then published."""
+    team = w.team(org_unit_id)
+    days: dict[str, set[date]] = defaultdict(set)
+    for employee_id, day in changed_days(before, after, team.time_zone if team else "UTC"):
+        days[employee_id].add(day)
+    for employee_id, touched in sorted(days.items()):
+        recorded = {figures.day for figures, _ in w.attendance.days(employee_id, min(touched), max(touched))}
+        for day in sorted(touched & recorded):
+            refresh_day(w, employee_id=employee_id, day=day, now=now)
 
 
 def list_days(

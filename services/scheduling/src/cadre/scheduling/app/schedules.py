@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from cadre.authority.policy import Action, Amount
 from cadre.chassis.errors import Violations, aborted, failed_precondition
+from cadre.scheduling.app.attendance import refresh_published
 from cadre.scheduling.app.leave import latest_requirement
 from cadre.scheduling.app.shift_templates import require_team_in_scope
 from cadre.scheduling.app.workforce_ports import Workforce
@@ -283,6 +284,14 @@ def publish_schedule(
     changed = rules.changed_employees(before_shifts, published.shifts)
     name = f"orgUnits/{org_unit_id}/schedules/{schedule_id}"
     w.record(SchedulePublished(published, tuple(changed)))
+    # Every shift of a superseded version stops counting, also outside the new range.
+    refresh_published(
+        w,
+        org_unit_id=org_unit_id,
+        before=[s for e in earlier for s in e.shifts],
+        after=published.shifts,
+        now=now,
+    )
     w.record_use(
         decision,
         caller=caller,
@@ -323,7 +332,8 @@ def publish_change(
     w: Workforce, base: Schedule, shifts: Sequence[Shift], *, schedule_id: str, now: datetime
 ) -> Schedule:
     """A published schedule changed in place (a swap, accepted overtime): published again as
-    the next version, the one before superseded, `schedule.published` with who changed."""
+    the next version, the one before superseded, `schedule.published` with who changed, and
+    the recorded attendance of the days that changed computed again."""
     changed = rules.changed_employees(base.shifts, shifts)
     version = replace(
         base,
@@ -341,4 +351,5 @@ def publish_change(
         raise aborted("SCHEDULE_CHANGED", "the published schedule changed meanwhile; retry")
     w.schedules.add(version)
     w.record(SchedulePublished(version, tuple(changed)))
+    refresh_published(w, org_unit_id=base.org_unit_id, before=base.shifts, after=version.shifts, now=now)
     return version

@@ -8,10 +8,10 @@ publication announces is every shift plus the people whose shifts changed.
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from cadre.chassis.errors import aborted, failed_precondition
 
@@ -105,15 +105,30 @@ class Schedule:
         return self.start_date <= day < self.end_date
 
 
+def _differing(before: Iterable[Shift], after: Iterable[Shift]) -> list[Shift]:
+    """Shifts of either version that the other does not have (the same `Shift.key`)."""
+    old, new = tuple(before), tuple(after)
+    old_keys, new_keys = {s.key() for s in old}, {s.key() for s in new}
+    return [s for s in old if s.key() not in new_keys] + [s for s in new if s.key() not in old_keys]
+
+
 def changed_employees(before: Iterable[Shift], after: Iterable[Shift]) -> list[str]:
     """People whose set of shifts differs between two versions."""
-    old: dict[str, set[tuple[object, ...]]] = defaultdict(set)
-    new: dict[str, set[tuple[object, ...]]] = defaultdict(set)
-    for s in before:
-        old[s.employee_id].add(s.key())
-    for s in after:
-        new[s.employee_id].add(s.key())
-    return sorted(e for e in old.keys() | new.keys() if old.get(e, set()) != new.get(e, set()))
+    return sorted({s.employee_id for s in _differing(before, after)})
+
+
+def changed_days(before: Iterable[Shift], after: Iterable[Shift], time_zone: str) -> list[tuple[str, date]]:
+    """(person, local day) for every day a shift added, removed or changed between two versions
+    touches (a night shift touches two): the days whose scheduled activities differ."""
+    zone = ZoneInfo(time_zone)
+    found: set[tuple[str, date]] = set()
+    for s in _differing(before, after):
+        day = s.start.astimezone(zone).date()
+        last = (s.end - timedelta(microseconds=1)).astimezone(zone).date()  # the end is exclusive
+        while day <= last:
+            found.add((s.employee_id, day))
+            day += timedelta(days=1)
+    return sorted(found)
 
 
 def changed_assignments(before: Iterable[Shift], after: Iterable[Shift]) -> int:
