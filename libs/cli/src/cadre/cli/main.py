@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from datetime import UTC, datetime
 from typing import Annotated
@@ -19,7 +18,14 @@ from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
 from cadre.chassis.auth import ensure_dev_keys, issue_token
 from cadre.cli import bus_view, reconciliation
 from cadre.cli.platform import LocalPlatform
-from cadre.cli.processes import NatsServer, ServiceProcess, health_status
+from cadre.cli.processes import (
+    NatsServer,
+    ServiceProcess,
+    StopRequested,
+    StopSignals,
+    health_status,
+    terminate_all,
+)
 from cadre.cli.scheduling_commands import scheduling_app
 
 app = typer.Typer(help="Cadre, the contact-center workforce platform.", no_args_is_help=True)
@@ -48,40 +54,38 @@ def up() -> None:
         )
         for name, port in platform.service_ports.items()
     ]
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
+    stop = StopSignals()
+    stop.install()  # SIGINT too, even when inherited ignored (started in the background)
     try:
         console.print(f"starting nats-server on 127.0.0.1:{platform.nats_port} (store {nats.store_dir})")
         nats.start()
-        for service in services:
+        for service in services:  # side by side: each migrates and connects on its own
             console.print(f"starting {service.name} on {service.address}")
-            service.start()
+            service.start(wait=False)
+        for service in services:
+            service.wait_serving()
         console.print(_table(platform, services))
         console.print(f"[green]Cadre is up.[/] Ctrl-C stops everything; data stays in {platform.data_dir}.")
-        while not stopping:
+        while not stop.requested:
             for service in services:
                 if service.process is not None and service.process.poll() is not None:
                     console.print(
                         f"[red]{service.name} exited with code {service.process.returncode}[/]; "
                         f"see {service.log_file}"
                     )
-                    stopping = True
+                    stop.begin()
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except (StopRequested, KeyboardInterrupt):
         pass
     except (TimeoutError, RuntimeError, OSError) as error:
         console.print(f"[red]could not start: {error}[/] (logs in {platform.log_dir})")
         raise typer.Exit(1) from None
     finally:
+        stop.begin()
         console.print("stopping services…")
-        for service in reversed(services):
-            service.terminate()
-        nats.stop()
+        terminate_all([service.process for service in services])  # they drain side by side
+        nats.stop()  # last: the services settle their consumers and outboxes through it
+        stop.restore()
         console.print("stopped.")
 
 

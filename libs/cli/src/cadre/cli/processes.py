@@ -14,9 +14,11 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -165,16 +167,64 @@ class ServiceProcess:
 
 
 def _terminate(process: subprocess.Popen[bytes] | None, *, timeout: float = 30.0) -> int:
-    if process is None:
-        return 0
-    if process.poll() is None:
+    return terminate_all([process], timeout=timeout)[0]
+
+
+def terminate_all(processes: list[subprocess.Popen[bytes] | None], *, timeout: float = 30.0) -> list[int]:
+    """SIGTERM to every process at once (each drains on its own), then waits for each,
+    killing what has not exited after `timeout`; the exit codes, 0 for one never started."""
+    running = [p for p in processes if p is not None and p.poll() is None]
+    for process in running:
         process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in running:
         try:
-            process.wait(timeout=timeout)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return process.returncode
+    return [0 if p is None else p.returncode for p in processes]
+
+
+class StopRequested(Exception):
+    """SIGTERM or SIGINT reached a supervisor such as `cadre up`."""
+
+
+class StopSignals:
+    """SIGTERM and SIGINT both mean "stop the children, then exit", for a supervisor.
+
+    The handlers are installed whatever disposition the process inherited: a shell that
+    starts a background job hands it SIGINT ignored, and Python then leaves SIGINT ignored
+    instead of raising KeyboardInterrupt, so `kill -INT` would do nothing. The first signal
+    raises StopRequested wherever the supervisor is (a start still waiting for a service
+    included); once stopping has begun, further signals are only noted, so a second Ctrl-C
+    never cuts the stopping of the children short.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
+
+    def install(self) -> None:
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.requested:
+            return
+        self.requested = True
+        raise StopRequested(signal.Signals(signum).name)
+
+    def begin(self) -> None:
+        """Stopping has begun (asked for, or a child exited): signals no longer raise."""
+        self.requested = True
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
 
 
 def health_status(address: str, *, service: str = "", timeout: float = 1.0) -> int:
