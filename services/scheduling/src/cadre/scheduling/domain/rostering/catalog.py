@@ -155,6 +155,10 @@ def build_catalog(problem: RosteringProblem) -> Catalog:
                 )
             )
 
+    day_spans = [
+        (int(shape_real_start[d].min(initial=0)), int(shape_real_end[d].max(initial=0)))
+        for d in range(horizon.days)
+    ]
     type_masks: dict[str, BoolArray] = {}
     cache: dict[tuple[object, ...], BoolArray] = {}
     eligible: list[list[IntArray]] = []
@@ -180,7 +184,7 @@ def build_catalog(problem: RosteringProblem) -> Catalog:
                 days.append(np.empty(0, dtype=np.int64))
                 continue
             windows = employee.windows_on(horizon.day(d))
-            day_lo, day_hi = int(shape_real_start[d].min(initial=0)), int(shape_real_end[d].max(initial=0))
+            day_lo, day_hi = day_spans[d]
             near_blocks = [(a, b) for a, b in blocked if a < day_hi and b > day_lo]
             near_previous = [(a, b) for a, b in previous if b + rest > day_lo and a < day_hi]
             key = (employee.employment_type, employee.contract.max_shift_minutes, windows, d)
@@ -237,6 +241,8 @@ def week_minimum(problem: RosteringProblem, employee: Employee, week: range) -> 
     minimum = contract.min_minutes_per_week
     if len(week) < 7:
         minimum = minimum * len(week) // 7
+    if not employee.blocked:
+        return minimum
     horizon = problem.horizon
     blocked_days = 0
     for d in week:
