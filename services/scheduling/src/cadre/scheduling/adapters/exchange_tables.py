@@ -1,5 +1,6 @@
 """Tables added after the first day-to-day release: shift swaps and overtime offers
-(migration scheduling_0003)."""
+(migration scheduling_0003; scheduling_0005 added the partner's schedule of a swap across two
+published schedules and the offers' index for listing a team's)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ shift_swaps = Table(
     Column("schedule_id", String(36), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("partner_schedule_id", String(36), nullable=False, server_default=""),
 )
 Index("ix_shift_swaps_unit", shift_swaps.c.org_unit_id, shift_swaps.c.id)
 
@@ -42,3 +44,4 @@ overtime_offers = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
 )
+Index("ix_overtime_offers_unit", overtime_offers.c.org_unit_id, overtime_offers.c.id)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import timestamp_pb2
 
@@ -27,6 +28,7 @@ from cadre.scheduling.v1 import (
     swap_pb2,
 )
 
+T = TypeVar("T")
 ORG_UNITS = "orgUnits"
 EMPLOYEES = "employees"
 _ETAG = re.compile(r'W/"(\d{1,18})"')
@@ -66,6 +68,16 @@ def child(name: str, parent: str, collection: str, field: str) -> tuple[str, str
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", parts[3]):
         raise invalid_field(field, "MALFORMED_RESOURCE_NAME", "the last part is not a valid id")
     return parts[1], parts[3]
+
+
+def state_filter(value: int, states: Mapping[Any, T], what: str) -> T | None:
+    """A List's optional `state` filter: unset (0) is every state; an unknown value is named."""
+    if not value:
+        return None
+    state = states.get(value)
+    if state is None:
+        raise invalid_field("state", "STATE_INVALID", f"is not a {what} state")
+    return state
 
 
 # ---------------------------------------------------------------- shift templates
@@ -279,7 +291,9 @@ _SWAP_STATE = {
     SwapState.PENDING: swap_pb2.ShiftSwap.STATE_PENDING,
     SwapState.APPROVED: swap_pb2.ShiftSwap.STATE_APPROVED,
     SwapState.REJECTED: swap_pb2.ShiftSwap.STATE_REJECTED,
+    SwapState.CANCELLED: swap_pb2.ShiftSwap.STATE_CANCELLED,
 }
+SWAP_STATE_FROM_PROTO = {v: k for k, v in _SWAP_STATE.items()}
 
 
 def swap_to_proto(s: ShiftSwap) -> swap_pb2.ShiftSwap:
@@ -294,13 +308,16 @@ def swap_to_proto(s: ShiftSwap) -> swap_pb2.ShiftSwap:
         schedule=schedule_name(s.org_unit_id, s.schedule_id) if s.schedule_id else "",
         create_time=timestamp(s.created_at),
         etag=etag(s.version),
+        partner_schedule=schedule_name(s.org_unit_id, s.partner_schedule_id) if s.partner_schedule_id else "",
     )
 
 
 _OFFER_STATE = {
     OfferState.OPEN: overtime_pb2.OvertimeOffer.STATE_OPEN,
     OfferState.ACCEPTED: overtime_pb2.OvertimeOffer.STATE_ACCEPTED,
+    OfferState.WITHDRAWN: overtime_pb2.OvertimeOffer.STATE_WITHDRAWN,
 }
+OFFER_STATE_FROM_PROTO = {v: k for k, v in _OFFER_STATE.items()}
 
 
 def offer_to_proto(o: OvertimeOffer) -> overtime_pb2.OvertimeOffer:
@@ -311,9 +328,7 @@ def offer_to_proto(o: OvertimeOffer) -> overtime_pb2.OvertimeOffer:
         end_time=timestamp(o.end),
         minutes=o.minutes,
         eligible_employees=[f"{EMPLOYEES}/{e}" for e in o.eligible],
-        state=overtime_pb2.OvertimeOffer.STATE_OPEN
-        if o.state is OfferState.OPEN
-        else overtime_pb2.OvertimeOffer.STATE_ACCEPTED,
+        state=_OFFER_STATE[o.state],
         authorized_by=o.authorized_by,
         accepted_by=f"{EMPLOYEES}/{o.accepted_by}" if o.accepted_by else "",
         schedule=schedule_name(o.org_unit_id, o.schedule_id) if o.schedule_id else "",

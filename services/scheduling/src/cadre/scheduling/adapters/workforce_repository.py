@@ -541,6 +541,7 @@ def _swap(row: Row) -> ShiftSwap:
         schedule_id=row.schedule_id,
         created_at=row.created_at,
         version=row.version,
+        partner_schedule_id=row.partner_schedule_id,
     )
 
 
@@ -556,6 +557,7 @@ def _swap_values(s: ShiftSwap) -> dict[str, Any]:
         "schedule_id": s.schedule_id,
         "created_at": s.created_at,
         "version": s.version,
+        "partner_schedule_id": s.partner_schedule_id,
     }
 
 
@@ -579,6 +581,32 @@ class SqlSwaps:
             .values(**_swap_values(s))
         )
         return result.rowcount == 1
+
+    def list(
+        self,
+        org_unit_id: str,
+        *,
+        state: SwapState | None,
+        involving: Sequence[str],
+        after: str | None,
+        limit: int,
+    ) -> builtins.list[ShiftSwap]:
+        """A team's swaps in id order; with `involving`, those each of these people is part of."""
+        query = (
+            select(shift_swaps)
+            .where(shift_swaps.c.org_unit_id == org_unit_id)
+            .order_by(shift_swaps.c.id)
+            .limit(limit)
+        )
+        if state is not None:
+            query = query.where(shift_swaps.c.state == state.value)
+        for employee_id in involving:
+            query = query.where(
+                or_(shift_swaps.c.requester_id == employee_id, shift_swaps.c.partner_id == employee_id)
+            )
+        if after:
+            query = query.where(shift_swaps.c.id > after)
+        return [_swap(r) for r in self._c.execute(query)]
 
 
 # ---------------------------------------------------------------- overtime offers
@@ -639,3 +667,28 @@ class SqlOvertime:
             .values(**_offer_values(o))
         )
         return result.rowcount == 1
+
+    def list(
+        self,
+        org_unit_id: str,
+        *,
+        state: OfferState | None,
+        eligible: str | None,
+        after: str | None,
+        limit: int,
+    ) -> builtins.list[OvertimeOffer]:
+        """A team's offers in id order; with `eligible`, those offered to that person."""
+        query = (
+            select(overtime_offers)
+            .where(overtime_offers.c.org_unit_id == org_unit_id)
+            .order_by(overtime_offers.c.id)
+            .limit(limit)
+        )
+        if state is not None:
+            query = query.where(overtime_offers.c.state == state.value)
+        if eligible is not None:
+            # `eligible` holds a JSON list of ids: the quoted id matches one element exactly.
+            query = query.where(overtime_offers.c.eligible.contains(json.dumps(eligible), autoescape=True))
+        if after:
+            query = query.where(overtime_offers.c.id > after)
+        return [_offer(r) for r in self._c.execute(query)]

@@ -426,11 +426,7 @@ class WorkforceRpcs:
         self, request: pb.ListLeaveRequestsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListLeaveRequestsResponse:
         employee_id = None if request.parent == "employees/-" else _employee(request.parent, "parent")
-        state = None
-        if request.state:
-            state = w.LEAVE_STATE_FROM_PROTO.get(request.state)  # type: ignore[call-overload]
-            if state is None:
-                raise invalid_field("state", "STATE_INVALID", "is not a leave request state")
+        state = w.state_filter(request.state, w.LEAVE_STATE_FROM_PROTO, "leave request")
         limit = paging.page_size(request.page_size)
         filters: dict[str, object] = {"parent": request.parent, "state": int(request.state)}
         cursor = paging.decode_page_token(request.page_token, filters)
@@ -559,19 +555,60 @@ class WorkforceRpcs:
     async def ApproveShiftSwap(
         self, request: pb.ApproveShiftSwapRequest, context: grpc.aio.ServicerContext
     ) -> swap_pb2.ShiftSwap:
+        return await self._swap_verb("ApproveShiftSwap", request, swap_cases.approve_swap)
+
+    async def ListShiftSwaps(
+        self, request: pb.ListShiftSwapsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListShiftSwapsResponse:
+        unit_id = _org_unit(request.parent, "parent")
+        state = w.state_filter(request.state, w.SWAP_STATE_FROM_PROTO, "shift swap")
+        employee_id = _employee(request.employee, "employee") if request.employee else None
+        limit = paging.page_size(request.page_size)
+        filters: dict[str, object] = {
+            "parent": unit_id,
+            "state": int(request.state),
+            "employee": employee_id or "",
+        }
+        cursor = paging.decode_page_token(request.page_token, filters)
+        now = self._clock()
+        found = await self._looking(
+            lambda x: swap_cases.list_swaps(
+                x,
+                org_unit_id=unit_id,
+                state=state,
+                employee_id=employee_id,
+                after=cursor.after[0] if cursor else None,
+                limit=limit + 1,
+                now=now,
+            )
+        )
+        page, token = paging.trim_page(list(found), limit, lambda s: (s.id,), filters)
+        return pb.ListShiftSwapsResponse(
+            shift_swaps=[w.swap_to_proto(s) for s in page], next_page_token=token
+        )
+
+    async def _swap_verb(self, verb: str, request: Any, case: Callable[..., Any]) -> swap_pb2.ShiftSwap:
         unit_id, swap_id = w.child(request.name, w.ORG_UNITS, "shiftSwaps", "name")
         expected = w.version_from_etag(request.etag, "etag")
         now = self._clock()
         return await self._once(
-            "ApproveShiftSwap",
+            verb,
             request,
             swap_pb2.ShiftSwap,
             lambda x: w.swap_to_proto(
-                swap_cases.approve_swap(
-                    x, org_unit_id=unit_id, swap_id=swap_id, expected_version=expected, now=now
-                )
+                case(x, org_unit_id=unit_id, swap_id=swap_id, expected_version=expected, now=now)
             ),
         )
+
+    async def RejectShiftSwap(
+        self, request: pb.RejectShiftSwapRequest, context: grpc.aio.ServicerContext
+    ) -> swap_pb2.ShiftSwap:
+        return await self._swap_verb("RejectShiftSwap", request, swap_cases.reject_swap)
+
+    async def CancelShiftSwap(
+        self, request: pb.CancelShiftSwapRequest, context: grpc.aio.ServicerContext
+    ) -> swap_pb2.ShiftSwap:
+        return await self._swap_verb("CancelShiftSwap", request, swap_cases.cancel_swap)
 
     # ------------------------------------------------------------ overtime
 
@@ -625,6 +662,47 @@ class WorkforceRpcs:
             overtime_pb2.OvertimeOffer,
             lambda x: w.offer_to_proto(
                 overtime_cases.accept_offer(x, org_unit_id=unit_id, offer_id=offer_id, now=now)
+            ),
+        )
+
+    async def ListOvertimeOffers(
+        self, request: pb.ListOvertimeOffersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOvertimeOffersResponse:
+        unit_id = _org_unit(request.parent, "parent")
+        state = w.state_filter(request.state, w.OFFER_STATE_FROM_PROTO, "overtime offer")
+        limit = paging.page_size(request.page_size)
+        filters: dict[str, object] = {"parent": unit_id, "state": int(request.state)}
+        cursor = paging.decode_page_token(request.page_token, filters)
+        now = self._clock()
+        found = await self._looking(
+            lambda x: overtime_cases.list_offers(
+                x,
+                org_unit_id=unit_id,
+                state=state,
+                after=cursor.after[0] if cursor else None,
+                limit=limit + 1,
+                now=now,
+            )
+        )
+        page, token = paging.trim_page(list(found), limit, lambda o: (o.id,), filters)
+        return pb.ListOvertimeOffersResponse(
+            overtime_offers=[w.offer_to_proto(o) for o in page], next_page_token=token
+        )
+
+    async def WithdrawOvertimeOffer(
+        self, request: pb.WithdrawOvertimeOfferRequest, context: grpc.aio.ServicerContext
+    ) -> overtime_pb2.OvertimeOffer:
+        unit_id, offer_id = w.child(request.name, w.ORG_UNITS, "overtimeOffers", "name")
+        expected = w.version_from_etag(request.etag, "etag")
+        now = self._clock()
+        return await self._once(
+            "WithdrawOvertimeOffer",
+            request,
+            overtime_pb2.OvertimeOffer,
+            lambda x: w.offer_to_proto(
+                overtime_cases.withdraw_offer(
+                    x, org_unit_id=unit_id, offer_id=offer_id, expected_version=expected, now=now
+                )
             ),
         )
 

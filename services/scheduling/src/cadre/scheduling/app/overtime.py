@@ -1,15 +1,17 @@
-"""Overtime use cases: offer where coverage is short (under AUTHORIZE_OVERTIME), accept."""
+"""Overtime use cases: offer where coverage is short (under AUTHORIZE_OVERTIME), accept,
+withdraw, list."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from cadre.authority.policy import Action, Amount
 from cadre.chassis.errors import aborted, failed_precondition
 from cadre.scheduling.app.leave import latest_requirement
 from cadre.scheduling.app.schedules import publish_change
-from cadre.scheduling.app.shift_templates import require_team_in_scope
+from cadre.scheduling.app.shift_templates import require_team_in_scope, visible_in_team
 from cadre.scheduling.app.workforce_ports import Workforce
 from cadre.scheduling.domain import overtime as rules
 from cadre.scheduling.domain.coverage import coverage_rows
@@ -20,6 +22,7 @@ from cadre.scheduling.domain.schedule_problem import may_work
 from cadre.scheduling.domain.team import Person, Team
 
 OFFERED = "scheduling.overtime.offered"
+WITHDRAWN = "scheduling.overtime.withdrawn"
 
 
 def _published(w: Workforce, team: Team, start: datetime, end: datetime) -> Schedule:
@@ -159,3 +162,52 @@ def accept_offer(w: Workforce, *, org_unit_id: str, offer_id: str, now: datetime
         raise aborted("OFFER_CHANGED", "the offer changed while accepting; retry")
     w.record(OvertimeAccepted(accepted, work_day))
     return accepted
+
+
+def withdraw_offer(
+    w: Workforce, *, org_unit_id: str, offer_id: str, expected_version: int | None, now: datetime
+) -> OvertimeOffer:
+    """Who authorized the offer (or holds AUTHORIZE_OVERTIME for its minutes over the team) takes
+    an open offer back."""
+    caller = w.caller(now)
+    require_team_in_scope(w, caller, org_unit_id, field="name")
+    offer: OvertimeOffer | None = w.overtime.get(org_unit_id, offer_id)
+    if offer is None:
+        raise caller.missing("OVERTIME_OFFER_NOT_FOUND", "name: no such overtime offer")
+    if caller.principal != offer.authorized_by:
+        team = w.team(org_unit_id)
+        assert team is not None
+        w.decide(
+            caller,
+            action=Action.AUTHORIZE_OVERTIME,
+            target_path=team.path,
+            amount=Amount(minutes=offer.minutes),
+            now=now,
+        ).require()
+    withdrawn = rules.withdraw(offer, expected_version=expected_version)
+    if not w.overtime.replace(withdrawn, previous_version=offer.version):
+        raise aborted("ETAG_MISMATCH", "etag: the offer changed while this ran; retry")
+    w.audit(
+        action=WITHDRAWN,
+        entity=f"orgUnits/{org_unit_id}/overtimeOffers/{offer_id}",
+        before={"state": offer.state.value},
+        after={"state": withdrawn.state.value, "by": caller.principal},
+    )
+    return withdrawn
+
+
+def list_offers(
+    w: Workforce,
+    *,
+    org_unit_id: str,
+    state: OfferState | None,
+    after: str | None,
+    limit: int,
+    now: datetime,
+) -> Sequence[OvertimeOffer]:
+    """Who leads the team sees every offer; anyone else the offers made to them."""
+    own = visible_in_team(w, w.caller(now), org_unit_id)
+    found: Sequence[OvertimeOffer] = w.overtime.list(
+        org_unit_id, state=state, eligible=own, after=after, limit=limit
+    )
+    return found

@@ -23,6 +23,16 @@ def require_team_in_scope(w: Workforce, caller: Caller, org_unit_id: str, *, fie
         raise caller.missing("ORG_UNIT_NOT_FOUND", f"{field}: no such org unit")
 
 
+def visible_in_team(w: Workforce, caller: Caller, org_unit_id: str) -> str | None:
+    """For listing a team's swaps or offers: None when the caller sees all of them, else the
+    employee whose own entries are all they see (`Caller.own_entries`)."""
+    team = w.team(org_unit_id)
+    own = caller.own_entries(team.path if team else None)
+    if own is None and team is None:
+        raise caller.missing("ORG_UNIT_NOT_FOUND", "parent: no such org unit")
+    return own
+
+
 def _view(t: ShiftTemplate) -> dict[str, object]:
     return {
         "display_name": t.settings.display_name,

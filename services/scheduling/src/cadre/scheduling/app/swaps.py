@@ -1,14 +1,19 @@
-"""Shift swap use cases: ask (checked at once, approved by rule when it can be), approve."""
+"""Shift swap use cases: ask (checked at once, approved by rule when it can be), approve,
+reject or decline, withdraw, list. The two shifts may lie in two published schedules of the
+team (this week's and the next): both are checked together and both published again."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cadre.authority.policy import Action, Amount
 from cadre.chassis.errors import aborted, failed_precondition
 from cadre.scheduling.app.schedules import publish_change
-from cadre.scheduling.app.shift_templates import require_team_in_scope
+from cadre.scheduling.app.shift_templates import require_team_in_scope, visible_in_team
 from cadre.scheduling.app.workforce_ports import Workforce
 from cadre.scheduling.domain import swap as rules
 from cadre.scheduling.domain.access import Caller, out_of_scope
@@ -19,6 +24,8 @@ from cadre.scheduling.domain.swap import ShiftSwap, SwapState
 from cadre.scheduling.domain.team import Person, Team
 
 REQUESTED = "scheduling.shift_swap.requested"
+REJECTED = "scheduling.shift_swap.rejected"
+CANCELLED = "scheduling.shift_swap.cancelled"
 
 
 def _published_with(w: Workforce, team: Team, moment: datetime) -> Schedule:
@@ -28,11 +35,55 @@ def _published_with(w: Workforce, team: Team, moment: datetime) -> Schedule:
     raise failed_precondition("SHIFT_NOT_PUBLISHED", "no published schedule of the team covers that shift")
 
 
-def _check(
-    w: Workforce, team: Team, schedule: Schedule, mine: Shift, theirs: Shift, now: datetime
-) -> list[Shift]:
+@dataclass(frozen=True)
+class _Exchange:
+    """The two shifts and the published schedules holding them (one schedule, or two)."""
+
+    mine: Shift
+    mine_in: Schedule
+    theirs: Shift
+    theirs_in: Schedule
+
+
+def _locate(
+    w: Workforce,
+    team: Team,
+    *,
+    requester_id: str,
+    requester_start: datetime,
+    partner_id: str,
+    partner_start: datetime,
+    fields: tuple[str, str],
+) -> _Exchange:
+    mine_in = _published_with(w, team, requester_start)
+    theirs_in = _published_with(w, team, partner_start)
+    return _Exchange(
+        rules.find_shift(mine_in.shifts, requester_id, requester_start, fields[0]),
+        mine_in,
+        rules.find_shift(theirs_in.shifts, partner_id, partner_start, fields[1]),
+        theirs_in,
+    )
+
+
+def _neighbourhood(w: Workforce, team: Team, x: _Exchange) -> list[Shift]:
+    """Every published shift of the team the rules look at: both shifts' weeks and the days
+    bordering them, whichever published schedule holds them."""
+    zone = ZoneInfo(team.time_zone)
+    first, end = rules.checked_days(
+        x.mine.start.astimezone(zone).date(), x.theirs.start.astimezone(zone).date()
+    )
+    found = {
+        s.key(): s
+        for schedule in w.schedules.published_overlapping(team.id, first, end)
+        for s in schedule.shifts
+    }
+    return list(found.values())
+
+
+def _check(w: Workforce, team: Team, x: _Exchange, now: datetime) -> None:
+    mine, theirs = x.mine, x.theirs
     rules.check_notice([mine, theirs], now)
-    after = rules.exchanged(schedule.shifts, mine, theirs)
+    after = rules.exchanged(_neighbourhood(w, team, x), mine, theirs)
     for person_id, taken in ((mine.employee_id, theirs), (theirs.employee_id, mine)):
         person: Person | None = w.person(person_id)
         if person is None:
@@ -56,7 +107,27 @@ def _check(
             template_types=template.settings.employment_types if template else (),
             blocked=blocked,
         )
-    return after
+
+
+def _publish(w: Workforce, swap_id: str, x: _Exchange, now: datetime) -> tuple[str, str]:
+    """Publishes each schedule the swap changes again; (requester's version, partner's or "")."""
+    first = publish_change(
+        w,
+        x.mine_in,
+        rules.exchanged(x.mine_in.shifts, x.mine, x.theirs),
+        schedule_id=_new_schedule_id(swap_id),
+        now=now,
+    )
+    if x.theirs_in.id == x.mine_in.id:
+        return first.id, ""
+    second = publish_change(
+        w,
+        x.theirs_in,
+        rules.exchanged(x.theirs_in.shifts, x.mine, x.theirs),
+        schedule_id=_new_schedule_id(f"{swap_id}/partner"),
+        now=now,
+    )
+    return first.id, second.id
 
 
 def create_swap(
@@ -78,24 +149,28 @@ def create_swap(
     elif team is None or w.team_id_at(requester_id, now) != org_unit_id:
         raise out_of_scope()
     assert team is not None
-    schedule = _published_with(w, team, requester_start)
-    mine = rules.find_shift(
-        schedule.shifts, requester_id, requester_start, "shift_swap.requester_shift_start"
+    exchange = _locate(
+        w,
+        team,
+        requester_id=requester_id,
+        requester_start=requester_start,
+        partner_id=partner_id,
+        partner_start=partner_start,
+        fields=("shift_swap.requester_shift_start", "shift_swap.partner_shift_start"),
     )
-    theirs = rules.find_shift(schedule.shifts, partner_id, partner_start, "shift_swap.partner_shift_start")
-    after = _check(w, team, schedule, mine, theirs, now)
+    _check(w, team, exchange, now)
     swap = ShiftSwap(
-        swap_id,
-        org_unit_id,
-        requester_id,
-        requester_start,
-        partner_id,
-        partner_start,
-        SwapState.PENDING,
-        "",
-        "",
-        now,
-        1,
+        id=swap_id,
+        org_unit_id=org_unit_id,
+        requester_id=requester_id,
+        requester_shift_start=requester_start,
+        partner_id=partner_id,
+        partner_shift_start=partner_start,
+        state=SwapState.PENDING,
+        decided_by="",
+        schedule_id="",
+        created_at=now,
+        version=1,
     )
     w.swaps.add(swap)
     w.audit(
@@ -104,17 +179,21 @@ def create_swap(
         before=None,
         after={"requester": f"employees/{requester_id}", "partner": f"employees/{partner_id}"},
     )
-    if rules.rule_allows(mine, theirs, now=now, time_zone=team.time_zone):
-        version = publish_change(w, schedule, after, schedule_id=_new_schedule_id(swap_id), now=now)
-        approved = rules.approve(swap, by=rules.AUTO_APPROVER, schedule_id=version.id, expected_version=None)
+    if rules.rule_allows(exchange.mine, exchange.theirs, now=now, time_zone=team.time_zone):
+        schedule_id, partner_schedule_id = _publish(w, swap_id, exchange, now)
+        approved = rules.approve(
+            swap,
+            by=rules.AUTO_APPROVER,
+            schedule_id=schedule_id,
+            partner_schedule_id=partner_schedule_id,
+            expected_version=None,
+        )
         _store(w, swap, approved)
         return approved
     return swap
 
 
 def _new_schedule_id(seed: str) -> str:
-    import uuid
-
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"swap/{seed}"))
 
 
@@ -152,13 +231,23 @@ def approve_swap(
     decision.require()
     if swap.state is not SwapState.PENDING:
         rules.approve(swap, by=caller.principal, schedule_id="", expected_version=expected_version)
-    schedule = _published_with(w, team, swap.requester_shift_start)
-    mine = rules.find_shift(schedule.shifts, swap.requester_id, swap.requester_shift_start, "name")
-    theirs = rules.find_shift(schedule.shifts, swap.partner_id, swap.partner_shift_start, "name")
-    after = _check(w, team, schedule, mine, theirs, now)  # the schedule may have moved since
-    version = publish_change(w, schedule, after, schedule_id=_new_schedule_id(swap_id), now=now)
+    exchange = _locate(
+        w,
+        team,
+        requester_id=swap.requester_id,
+        requester_start=swap.requester_shift_start,
+        partner_id=swap.partner_id,
+        partner_start=swap.partner_shift_start,
+        fields=("name", "name"),
+    )
+    _check(w, team, exchange, now)  # the schedules may have moved since
+    schedule_id, partner_schedule_id = _publish(w, swap_id, exchange, now)
     approved = rules.approve(
-        swap, by=caller.principal, schedule_id=version.id, expected_version=expected_version
+        swap,
+        by=caller.principal,
+        schedule_id=schedule_id,
+        partner_schedule_id=partner_schedule_id,
+        expected_version=expected_version,
     )
     _store(w, swap, approved)
     w.record_use(
@@ -171,3 +260,69 @@ def approve_swap(
         now=now,
     )
     return approved
+
+
+def _decide_as_leader(w: Workforce, caller: Caller, org_unit_id: str, now: datetime) -> None:
+    """The authority a team leader approves swaps under (PUBLISH_SCHEDULE over the team)."""
+    require_team_in_scope(w, caller, org_unit_id, field="name")
+    team = w.team(org_unit_id)
+    assert team is not None
+    w.decide(
+        caller, action=Action.PUBLISH_SCHEDULE, target_path=team.path, amount=Amount(), now=now
+    ).require()
+
+
+def _audit_decision(w: Workforce, action: str, before: ShiftSwap, after: ShiftSwap) -> None:
+    w.audit(
+        action=action,
+        entity=f"orgUnits/{after.org_unit_id}/shiftSwaps/{after.id}",
+        before={"state": before.state.value},
+        after={"state": after.state.value, "by": after.decided_by},
+    )
+
+
+def reject_swap(
+    w: Workforce, *, org_unit_id: str, swap_id: str, expected_version: int | None, now: datetime
+) -> ShiftSwap:
+    """The team leader rejects, or the partner declines; the schedule stays as it is."""
+    caller = w.caller(now)
+    swap = _load(w, caller, org_unit_id, swap_id)
+    if not rules.declines(swap, caller.employee_id):
+        _decide_as_leader(w, caller, org_unit_id, now)
+    rejected = rules.reject(swap, by=caller.principal, expected_version=expected_version)
+    _store(w, swap, rejected)
+    _audit_decision(w, REJECTED, swap, rejected)
+    return rejected
+
+
+def cancel_swap(
+    w: Workforce, *, org_unit_id: str, swap_id: str, expected_version: int | None, now: datetime
+) -> ShiftSwap:
+    """The requester withdraws a pending swap."""
+    caller = w.caller(now)
+    swap = _load(w, caller, org_unit_id, swap_id)
+    cancelled = rules.cancel(
+        swap, employee_id=caller.employee_id, by=caller.principal, expected_version=expected_version
+    )
+    _store(w, swap, cancelled)
+    _audit_decision(w, CANCELLED, swap, cancelled)
+    return cancelled
+
+
+def list_swaps(
+    w: Workforce,
+    *,
+    org_unit_id: str,
+    state: SwapState | None,
+    employee_id: str | None,
+    after: str | None,
+    limit: int,
+    now: datetime,
+) -> Sequence[ShiftSwap]:
+    """Who leads the team sees every swap; anyone else the swaps they are part of."""
+    own = visible_in_team(w, w.caller(now), org_unit_id)
+    involving = [e for e in (own, employee_id) if e is not None]
+    found: Sequence[ShiftSwap] = w.swaps.list(
+        org_unit_id, state=state, involving=sorted(set(involving)), after=after, limit=limit
+    )
+    return found

@@ -38,6 +38,16 @@ class Caller:
         if employee_id != self.employee_id and not self.covers(team_path):
             raise out_of_scope()
 
+    def own_entries(self, path: tuple[str, ...] | None) -> str | None:
+        """What of a team's list the caller sees: everything (None) when the team is in scope,
+        else only the entries they are part of (their employee id); someone out of scope who is
+        not an employee sees nothing of it (OUT_OF_SCOPE)."""
+        if self.covers(path):
+            return None
+        if self.employee_id is None:
+            raise out_of_scope()
+        return self.employee_id
+
     def missing(self, reason: str, message: str) -> DomainError:
         """What to say about something absent: NOT_FOUND only to who may see everything."""
         return not_found(reason, message) if self.sees_everything else out_of_scope()

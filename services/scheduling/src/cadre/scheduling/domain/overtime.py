@@ -3,6 +3,9 @@
 Eligible: a valid skill for the queue, no shift of one's own overlapping it, no leave or
 training then, the contract's rest before and after it (an extension right before or after
 one's own shift needs none) and the contract's weekly paid minutes with it counted.
+
+An open offer is accepted by one eligible person or withdrawn by the team leader; either way it
+is closed for good.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cadre.chassis.errors import Violations, failed_precondition, permission_denied
+from cadre.chassis.errors import Violations, aborted, failed_precondition, permission_denied
 from cadre.scheduling.domain.schedule import Shift
 from cadre.scheduling.domain.team import Person
 
@@ -23,6 +26,7 @@ MAX_LENGTH = timedelta(hours=4)
 class OfferState(enum.Enum):
     OPEN = "OPEN"
     ACCEPTED = "ACCEPTED"
+    WITHDRAWN = "WITHDRAWN"
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,15 @@ def overtime_shift(offer: OvertimeOffer, employee_id: str) -> Shift:
     )
 
 
-def accept(offer: OvertimeOffer, *, employee_id: str | None, schedule_id: str) -> OvertimeOffer:
+def _open(offer: OvertimeOffer) -> None:
     if offer.state is not OfferState.OPEN:
-        raise failed_precondition("OFFER_NOT_OPEN", "the offer was already accepted")
+        raise failed_precondition(
+            "OFFER_NOT_OPEN", f"only an open offer can change; this one is {offer.state.value}"
+        )
+
+
+def accept(offer: OvertimeOffer, *, employee_id: str | None, schedule_id: str) -> OvertimeOffer:
+    _open(offer)
     if employee_id is None or employee_id not in offer.eligible:
         raise permission_denied("NOT_OFFERED", "the offer is not open to the caller")
     return replace(
@@ -116,6 +126,13 @@ def accept(offer: OvertimeOffer, *, employee_id: str | None, schedule_id: str) -
         schedule_id=schedule_id,
         version=offer.version + 1,
     )
+
+
+def withdraw(offer: OvertimeOffer, *, expected_version: int | None) -> OvertimeOffer:
+    if expected_version is not None and expected_version != offer.version:
+        raise aborted("ETAG_MISMATCH", "etag: the offer changed since it was read; read it again")
+    _open(offer)
+    return replace(offer, state=OfferState.WITHDRAWN, version=offer.version + 1)
 
 
 def works_that_day(shifts: Sequence[Shift], employee_id: str, moment: datetime, time_zone: str) -> bool:

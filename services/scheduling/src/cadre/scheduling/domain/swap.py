@@ -3,8 +3,13 @@
 Checked rules, each named in the refusal: NOTICE_PERIOD (both shifts start at least
 `MIN_NOTICE` from now), SKILL (each can work the other's queue), EMPLOYMENT_TYPE (the template
 admits them), ONE_SHIFT_PER_DAY, MIN_REST (rest between consecutive shifts per the contract),
-MAX_WEEKLY_MINUTES (paid minutes in the 7 days around the shift) and BLOCKED_TIME (approved
-leave or training).
+MAX_WEEKLY_MINUTES (paid minutes in the ISO week of the shift) and BLOCKED_TIME (approved
+leave or training). The two shifts may lie in two published schedules of the team (this week and
+the next): the rules then look at the shifts of both, and of whatever schedule borders them, so
+rest and weekly minutes hold across a schedule's boundary.
+
+A pending swap is approved (by the team leader or by rule), rejected (by the team leader, or
+declined by the partner) or cancelled (withdrawn by the requester); nothing else moves it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cadre.chassis.errors import DomainError, aborted, failed_precondition, invalid_field
+from cadre.chassis.errors import DomainError, aborted, failed_precondition, invalid_field, permission_denied
 from cadre.scheduling.domain.schedule import Shift
 from cadre.scheduling.domain.team import Person
 
@@ -29,6 +34,7 @@ class SwapState(enum.Enum):
     PENDING = "PENDING"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ class ShiftSwap:
     schedule_id: str
     created_at: datetime
     version: int
+    # The version of the partner's schedule published with the swap, when the partner's shift
+    # lay in another published schedule than the requester's ("" when one held both).
+    partner_schedule_id: str = ""
 
 
 def broken(rule: str, message: str, **metadata: str) -> DomainError:
@@ -57,6 +66,14 @@ def find_shift(shifts: Sequence[Shift], employee_id: str, start: datetime, field
     raise failed_precondition(
         "SHIFT_NOT_PUBLISHED", f"{field}: no published shift of that person starts then"
     )
+
+
+def checked_days(*days: date) -> tuple[date, date]:
+    """[first, end) of the local days whose shifts the rules need for shifts on `days`: the ISO
+    weeks they fall in (weekly minutes) and a day on either side (rest across the week's edge)."""
+    first = min(d - timedelta(days=d.weekday()) for d in days) - timedelta(days=1)
+    end = max(d + timedelta(days=7 - d.weekday()) for d in days) + timedelta(days=1)
+    return first, end
 
 
 def exchanged(shifts: Sequence[Shift], mine: Shift, theirs: Shift) -> list[Shift]:
@@ -143,13 +160,47 @@ def rule_allows(mine: Shift, theirs: Shift, *, now: datetime, time_zone: str) ->
     )
 
 
-def approve(swap: ShiftSwap, *, by: str, schedule_id: str, expected_version: int | None) -> ShiftSwap:
+def _pending(swap: ShiftSwap, verb: str, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != swap.version:
         raise aborted("ETAG_MISMATCH", "etag: the swap changed since it was read; read it again")
     if swap.state is not SwapState.PENDING:
         raise failed_precondition(
-            "SWAP_NOT_PENDING", f"only a pending swap can be approved; this one is {swap.state.value}"
+            "SWAP_NOT_PENDING", f"only a pending swap can be {verb}; this one is {swap.state.value}"
         )
+
+
+def approve(
+    swap: ShiftSwap,
+    *,
+    by: str,
+    schedule_id: str,
+    expected_version: int | None,
+    partner_schedule_id: str = "",
+) -> ShiftSwap:
+    _pending(swap, "approved", expected_version)
     return replace(
-        swap, state=SwapState.APPROVED, decided_by=by, schedule_id=schedule_id, version=swap.version + 1
+        swap,
+        state=SwapState.APPROVED,
+        decided_by=by,
+        schedule_id=schedule_id,
+        partner_schedule_id=partner_schedule_id,
+        version=swap.version + 1,
     )
+
+
+def declines(swap: ShiftSwap, employee_id: str | None) -> bool:
+    """The partner may turn down a swap they were asked into, without any authority."""
+    return employee_id is not None and employee_id == swap.partner_id
+
+
+def reject(swap: ShiftSwap, *, by: str, expected_version: int | None) -> ShiftSwap:
+    _pending(swap, "rejected", expected_version)
+    return replace(swap, state=SwapState.REJECTED, decided_by=by, version=swap.version + 1)
+
+
+def cancel(swap: ShiftSwap, *, employee_id: str | None, by: str, expected_version: int | None) -> ShiftSwap:
+    """The requester withdraws their own pending swap."""
+    if employee_id is None or employee_id != swap.requester_id:
+        raise permission_denied("NOT_REQUESTER", "only who asked for the swap can withdraw it")
+    _pending(swap, "cancelled", expected_version)
+    return replace(swap, state=SwapState.CANCELLED, decided_by=by, version=swap.version + 1)
