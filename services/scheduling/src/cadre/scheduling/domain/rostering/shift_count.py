@@ -225,7 +225,8 @@ def plan_shift_counts(
     share = budget * min(workers, len(blocks)) / max(1, len(blocks))
 
     def solve(block: tuple[int, list[int]]) -> tuple[dict[int, int], float, float, int, int, bool]:
-        return _plan_block(catalog, caps, block, params, min(started + budget, time.monotonic() + share))
+        deadline = min(started + budget, time.monotonic() + share)
+        return _plan_block(catalog, caps, block, params, deadline, share)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         answers = list(pool.map(solve, blocks))
@@ -264,7 +265,12 @@ def plan_shift_counts(
 
 
 def _plan_block(
-    catalog: Catalog, caps: list[int], block: tuple[int, list[int]], params: SolveParameters, deadline: float
+    catalog: Catalog,
+    caps: list[int],
+    block: tuple[int, list[int]],
+    params: SolveParameters,
+    deadline: float,
+    share: float,
 ) -> tuple[dict[int, int], float, float, int, int, bool]:
     problem = catalog.problem
     queue, days = block
@@ -296,9 +302,9 @@ def _plan_block(
     decisions = [c for c in counts if c is not None] + [
         var for placed in layer.breaks.values() for _, var in placed if var.index >= 0
     ]
-    _start_from_relaxation(model, decisions, params, deadline)
+    _start_from_relaxation(model, decisions, params, deadline, share * ROUNDING_SHARE)
     solver = cp_model.CpSolver()
-    configure(solver, params, deadline - time.monotonic(), workers=1)
+    configure(solver, params, wall_seconds=deadline - time.monotonic(), budget_seconds=share, workers=1)
     # With a near-optimal start, what is left is closing a gap of an agent-interval or two; the
     # LP's cutting planes cost more there than they prune (measured: 3x faster without them).
     solver.parameters.cut_level = 0
@@ -325,7 +331,11 @@ ROUNDING_SHARE = 0.2
 
 
 def _start_from_relaxation(
-    model: cp_model.CpModel, decisions: list[cp_model.IntVar], params: SolveParameters, deadline: float
+    model: cp_model.CpModel,
+    decisions: list[cp_model.IntVar],
+    params: SolveParameters,
+    deadline: float,
+    budget: float,
 ) -> None:
     """Hint ``model`` with the best rounding of its LP optimum (see ``relaxation``)."""
     relaxed = linear_relaxation(model)
@@ -333,25 +343,33 @@ def _start_from_relaxation(
         return
     neighbourhood = rounding_neighbourhood(model, relaxed, decisions)
     solver = cp_model.CpSolver()
-    configure(solver, params, (deadline - time.monotonic()) * ROUNDING_SHARE, workers=1)
+    wall = (deadline - time.monotonic()) * ROUNDING_SHARE
+    configure(solver, params, wall_seconds=wall, budget_seconds=budget, workers=1)
     if solver.solve(neighbourhood) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         hint_from(model, solver, neighbourhood)
 
 
-DETERMINISTIC_SHARE = 0.25
-
-
 def configure(
-    solver: cp_model.CpSolver, params: SolveParameters, seconds: float, *, workers: int | None = None
+    solver: cp_model.CpSolver,
+    params: SolveParameters,
+    *,
+    wall_seconds: float,
+    budget_seconds: float,
+    workers: int | None = None,
 ) -> None:
+    """Seed, workers and the two stops of one solve.
+
+    ``budget_seconds`` is this solve's share of the request's budget, fixed in advance; with
+    ``params.deterministic`` the search stops after ``params.deterministic_share`` of it in
+    CP-SAT's deterministic time, which counts work, not seconds, so the same input stops at the
+    same point every run. ``wall_seconds`` (what is left of the request in real time) is only
+    the safety net, and the one thing that can make two runs differ: on a machine busy enough
+    that the deterministic stop has not come by then.
+    """
     workers = max(1, params.workers if workers is None else workers)
     solver.parameters.random_seed = params.seed
     solver.parameters.num_workers = workers
-    solver.parameters.max_time_in_seconds = max(0.05, seconds)
+    solver.parameters.max_time_in_seconds = max(0.05, wall_seconds)
     if params.deterministic:
         solver.parameters.interleave_search = workers > 1
-        # The deterministic clock stops the search the same way every run; the wall clock
-        # is only the safety net (and the one thing that can make two runs differ).
-        # CP-SAT's deterministic seconds run several times slower than wall seconds on a busy
-        # machine; a quarter keeps the deterministic stop first in practice.
-        solver.parameters.max_deterministic_time = max(0.02, seconds * DETERMINISTIC_SHARE)
+        solver.parameters.max_deterministic_time = max(0.02, budget_seconds * params.deterministic_share)

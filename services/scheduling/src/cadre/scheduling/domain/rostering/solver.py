@@ -90,6 +90,9 @@ class _Trace(cp_model.CpSolverSolutionCallback):
             )
 
 
+PLANNING_SHARE = 0.3  # of the budget, for shift-count planning; the rest assigns shifts
+
+
 def generate_schedule(problem: RosteringProblem, params: SolveParameters | None = None) -> ScheduleResult:
     """Shifts and breaks for every employee over the horizon (see the module docstring)."""
     params = params or SolveParameters()
@@ -97,7 +100,7 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
     budget = max(0.1, params.time_budget_seconds)
     catalog = build_catalog(problem)
     plan_started = time.monotonic()
-    plan = plan_shift_counts(problem, params, catalog=catalog, time_limit=budget * 0.3)
+    plan = plan_shift_counts(problem, params, catalog=catalog, time_limit=budget * PLANNING_SHARE)
     plan_seconds = time.monotonic() - plan_started
     _report(params, "planned shift counts", started, budget, plan.objective, plan.lower_bound)
 
@@ -124,7 +127,13 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
         objective = built.main + problem.weights.changed_assignment * built.changes
     built.model.minimize(objective)
     trace = _Trace(started, budget, params, "assigning shifts")
-    configure(solver, params, remaining * (0.6 if lexicographic else 1.0))
+    assigning = budget * (1 - PLANNING_SHARE)
+    configure(
+        solver,
+        params,
+        wall_seconds=remaining * (0.6 if lexicographic else 1.0),
+        budget_seconds=assigning * (0.6 if lexicographic else 1.0),
+    )
     # Probing in presolve costs seconds on big linear models and buys little here.
     solver.parameters.cp_model_probing_level = 0
     status = solver.solve(built.model, trace)
@@ -139,7 +148,9 @@ def generate_schedule(problem: RosteringProblem, params: SolveParameters | None 
                 built.model.add_hint(var, int(solver.boolean_value(var)))
         built.model.minimize(built.changes)
         second = cp_model.CpSolver()
-        configure(second, params, budget - (time.monotonic() - started))
+        configure(
+            second, params, wall_seconds=budget - (time.monotonic() - started), budget_seconds=assigning * 0.4
+        )
         if second.solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solver = second
 
