@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -12,6 +13,7 @@ from google.protobuf import wrappers_pb2
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from cadre.admin.v1 import admin_service_pb2, admin_service_pb2_grpc
+from cadre.chassis.consumer import NotYetKnown
 from cadre.chassis.events import build_event
 from cadre.chassis.server import ServiceHost
 from cadre.chassis.settings import ServiceSettings
@@ -59,8 +61,40 @@ def applied(host: ServiceHost, entity: str | None = None) -> list[str]:
         return list(connection.execute(query).scalars())
 
 
+class Registry:
+    """Things are opened ("cadre.probe.v1.thing.opened") before they can change; a change to a
+    thing not opened yet raises NotYetKnown, as a roster projection does for an update before
+    the hire."""
+
+    def __init__(self) -> None:
+        self.not_yet_known = 0
+
+    def __call__(self, unit, envelope, payload) -> None:
+        known = unit.connection.execute(
+            select(effects.c.seq).where(effects.c.entity == envelope.subject, effects.c.value == "opened")
+        ).first()
+        if envelope.type == OPENED:
+            if known is None:
+                unit.connection.execute(insert(effects).values(entity=envelope.subject, value="opened"))
+            return
+        if known is None:
+            self.not_yet_known += 1
+            raise NotYetKnown(envelope.subject, OPENED)
+        unit.connection.execute(insert(effects).values(entity=envelope.subject, value=payload.value))
+
+
+OPENED = "cadre.probe.v1.thing.opened"
+
+
 @asynccontextmanager
-async def _probe(database_url: str, nats_server: NatsServer, tmp_path: Path, max_deliver: int):
+async def _probe(
+    database_url: str,
+    nats_server: NatsServer,
+    tmp_path: Path,
+    max_deliver: int,
+    handler: Any = None,
+    opening_types: tuple[str, ...] = (),
+):
     settings = testing.host_settings(
         ProbeSettings,
         database_url=database_url,
@@ -72,8 +106,14 @@ async def _probe(database_url: str, nats_server: NatsServer, tmp_path: Path, max
     host = ServiceHost(settings)
     host.migrate(tmp_path / "no-service-migrations")
     effects.metadata.create_all(host.db.engine)
-    handler = FlakyHandler()
-    host.add_consumer(name="probe-self", stream="CADRE_PROBE", subjects=["cadre.probe.v1.>"], handler=handler)
+    handler = handler or FlakyHandler()
+    host.add_consumer(
+        name="probe-self",
+        stream="CADRE_PROBE",
+        subjects=["cadre.probe.v1.>"],
+        handler=handler,
+        opening_types=opening_types,
+    )
     async with serving(host), testing.channel(f"127.0.0.1:{host.bound_port}") as channel:
         yield host, handler, admin_service_pb2_grpc.AdminServiceStub(channel)
 
@@ -91,12 +131,17 @@ async def patient_probe(database_url: str, nats_server: NatsServer, tmp_path: Pa
         yield running
 
 
-async def _publish(host: ServiceHost, values: list[str], entity: str = "things/1") -> None:
+async def _publish(
+    host: ServiceHost,
+    values: list[str],
+    entity: str = "things/1",
+    event_type: str = "cadre.probe.v1.thing.happened",
+) -> None:
     def commit() -> None:
         with host.db.transaction() as unit:
             for value in values:
                 unit.publish(
-                    event_type="cadre.probe.v1.thing.happened",
+                    event_type=event_type,
                     entity=entity,
                     payload=wrappers_pb2.StringValue(value=value),
                 )
@@ -183,6 +228,28 @@ async def test_waiting_behind_a_held_event_does_not_use_up_an_events_own_attempt
     )
     # The second waited while the first was retried, then had its own three attempts.
     assert first.deliveries == 3 and second.deliveries > 3
+
+
+async def test_a_change_before_its_entity_is_opened_waits_for_the_opening_event(
+    database_url: str, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """A change published before the event that opens its entity (a hire the broker lost and
+    the relay re-published after the update) is retried, holding the entity; the opening event
+    passes the hold, the change is applied at its next attempt and the later change after it."""
+    async with _probe(
+        database_url, nats_server, tmp_path, max_deliver=5, handler=Registry(), opening_types=(OPENED,)
+    ) as (host, handler, admin):
+        await _publish(host, ["v2"], entity="things/7")
+        await testing.until(lambda: handler.not_yet_known >= 1, what="the change to have failed once")
+        await _publish(host, ["opened"], entity="things/7", event_type=OPENED)
+        await _publish(host, ["v3"], entity="things/7")
+
+        async def all_applied() -> bool:
+            return len(await host.db.run(applied, host, "things/7")) == 3
+
+        await testing.until(all_applied)
+        assert await host.db.run(applied, host, "things/7") == ["opened", "v2", "v3"]
+        assert (await admin.ListParkedEvents(admin_service_pb2.ListParkedEventsRequest())).parked_events == []
 
 
 def test_build_event_carries_the_payload_and_a_fresh_id() -> None:

@@ -3,14 +3,19 @@ fact stream, training time from training — and replaying every event gives the
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import grpc
 import pytest
 from google.type import date_pb2
+from sqlalchemy import select
 
+from cadre.authority import projection
 from cadre.chassis.grpc_errors import error_info
+from cadre.performance.adapters.tables import employees, stints
 from cadre.performance.v1 import events_pb2, facts_pb2, pay_pb2
 from cadre.performance.v1 import performance_service_pb2 as pb
 from cadre.roster.v1 import employee_pb2
@@ -145,6 +150,82 @@ async def test_a_hire_arriving_after_a_transfer_leaves_the_org_view_as_it_is(wor
         )
         offered[team] = report.measures["offered"]
     assert offered == {"t1": "10", "t2": "30"}
+
+
+def _updated(employee: str, role: int, version: int) -> roster_events.EmployeeUpdatedEvent:
+    return roster_events.EmployeeUpdatedEvent(employee=employee, role=role, version=version)
+
+
+async def _held(world: World, employee: str) -> tuple[Any, list[tuple[Any, ...]]]:
+    """Performance's copy of the person: (role, version) and their stints (start, team, end)."""
+    employee_id = employee.rsplit("/", 1)[-1]
+
+    def read() -> tuple[Any, list[tuple[Any, ...]]]:
+        with world.host.db.reader() as connection:
+            person = connection.execute(
+                select(employees.c.role, employees.c.version).where(employees.c.id == employee_id)
+            ).first()
+            held = connection.execute(
+                select(stints.c.start_date, stints.c.org_unit_id, stints.c.end_date)
+                .where(stints.c.employee_id == employee_id)
+                .order_by(stints.c.start_date)
+            ).all()
+        return (tuple(person) if person else None), [tuple(row) for row in held]
+
+    return await world.host.db.run(read)
+
+
+async def test_an_older_update_arriving_late_leaves_the_newer_role(world: World) -> None:
+    """Here and in the authority copy, which decides with the role (a demoted administrator
+    must not become one again when the promotion arrives late, R16)."""
+    ann = f"employees/{world.people['ann']}"
+    for role, version in ((employee_pb2.Employee.ROLE_TEAM_LEADER, 3), (employee_pb2.Employee.ROLE_AGENT, 2)):
+        await world.publish("roster", "cadre.roster.v1.employee.updated", ann, _updated(ann, role, version))
+    await world.settle()
+    person, _ = await _held(world, ann)
+    assert person == (employee_pb2.Employee.ROLE_TEAM_LEADER, 3)
+
+    def authority_role() -> Any:
+        with world.host.db.reader() as connection:
+            return connection.execute(
+                select(projection.people.c.role).where(projection.people.c.id == world.people["ann"])
+            ).scalar()
+
+    assert await world.host.db.run(authority_role) == employee_pb2.Employee.ROLE_TEAM_LEADER
+
+
+async def test_changes_published_before_the_hire_are_applied_once_it_is_in(world: World) -> None:
+    """The hire lost by the broker and re-published after the person's later changes (R2, R20):
+    the changes wait for it, through the real consumer, instead of changing nothing."""
+    zoe_id = str(uuid.uuid4())
+    zoe = f"employees/{zoe_id}"
+    world.people["zoe"] = zoe_id
+    await world.publish(
+        "roster",
+        "cadre.roster.v1.employee.updated",
+        zoe,
+        _updated(zoe, employee_pb2.Employee.ROLE_TEAM_LEADER, 2),
+    )
+    await world.transfer("zoe", "t1", "t2", date(2026, 3, 16))
+    await asyncio.sleep(0.1)  # tried and held
+    await world.publish(
+        "roster",
+        "cadre.roster.v1.employee.hired",
+        zoe,
+        roster_events.EmployeeHiredEvent(
+            employee=zoe,
+            org_unit=f"orgUnits/{world.units['t1']}",
+            role=employee_pb2.Employee.ROLE_AGENT,
+            hire_date=d(date(2025, 1, 1)),
+        ),
+    )
+    await world.settle()
+    person, held = await _held(world, zoe)
+    assert person == (employee_pb2.Employee.ROLE_TEAM_LEADER, 2)
+    assert held == [
+        (date(2025, 1, 1), world.units["t1"], date(2026, 3, 15)),
+        (date(2026, 3, 16), world.units["t2"], None),
+    ]
 
 
 async def statement_lines(world: World, period: str, key: str) -> list[tuple[Any, ...]]:

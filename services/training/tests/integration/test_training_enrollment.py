@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import nats
 import pytest
+from google.type import date_pb2
 
+from cadre.chassis.events import build_event
 from cadre.chassis.grpc_errors import error_info
+from cadre.cli import testing
 from cadre.roster.v1 import employee_pb2
 from cadre.roster.v1 import events_pb2 as roster_events
 from cadre.training.v1 import course_pb2, events_pb2, session_pb2
@@ -345,6 +350,72 @@ async def test_a_hire_arriving_after_later_changes_leaves_the_newer_record(train
         training.as_(lead).CreateEnrollment(ts.CreateEnrollmentRequest(parent=session.name, employee=moved))
     )
     assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")  # still in team B
+
+
+async def test_changes_published_before_the_hire_are_applied_once_it_is_in(training) -> None:
+    """The hires lost by the broker and re-published after the people's later changes (R2, R20):
+    an update and a transfer wait for the hire, through the real consumer, instead of changing
+    nothing; the trainer keeps the position and the authority copy has the moved person in B."""
+    center = await training.team()
+    team_a = await training.team(parent=[center])
+    team_b = await training.team(parent=[center])
+    lead = await training.hire(team_a, E.ROLE_TEAM_LEADER)
+    await training.grant(lead, [center, team_a], max_minutes=90)
+    trainer, moved = f"employees/{uuid.uuid4()}", f"employees/{uuid.uuid4()}"
+    early = [
+        (
+            "cadre.roster.v1.employee.updated",
+            trainer,
+            roster_events.EmployeeUpdatedEvent(
+                employee=trainer,
+                role=E.ROLE_AGENT,
+                virtual_positions=[
+                    employee_pb2.VirtualPosition(
+                        kind=employee_pb2.VirtualPosition.KIND_PART_TIME_TRAINER,
+                        fte_share=0.2,
+                        start_date=date_pb2.Date(year=2025, month=1, day=6),
+                    )
+                ],
+                version=2,
+            ),
+        ),
+        (
+            "cadre.roster.v1.employee.transferred",
+            moved,
+            roster_events.EmployeeTransferredEvent(
+                employee=moved, from_org_unit=team_a, to_org_unit=team_b, transfer="transfers/1"
+            ),
+        ),
+    ]
+    hires = [
+        (
+            "cadre.roster.v1.employee.hired",
+            employee,
+            roster_events.EmployeeHiredEvent(employee=employee, org_unit=team, role=E.ROLE_AGENT),
+        )
+        for employee, team in ((trainer, team_b), (moved, team_a))
+    ]
+    client = await nats.connect(training.nats_url)
+    try:
+        for events in (early, hires):  # as the relay publishes them, without waiting in between
+            for event_type, entity, payload in events:
+                event = build_event(source="roster", event_type=event_type, entity=entity, payload=payload)
+                await client.jetstream().publish(
+                    event_type, event.envelope, headers={"Nats-Msg-Id": event.event_id}, stream="CADRE_ROSTER"
+                )
+            await asyncio.sleep(0.1)  # the changes have been tried and are held
+    finally:
+        await client.close()
+    expected = training.published + len(early) + len(hires)
+    await testing.until(lambda: sum(c.applied for c in training.host.consumers) >= expected)
+    training.published = expected
+
+    session = await _session(training, await _course(training), trainer, _tomorrow(9))
+    assert session.state == Session.STATE_SCHEDULED  # a part-time trainer
+    code, reason, _ = await _reason(
+        training.as_(lead).CreateEnrollment(ts.CreateEnrollmentRequest(parent=session.name, employee=moved))
+    )
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")  # in team B
 
 
 async def test_a_retried_enrollment_with_its_request_id_enrolls_once(training) -> None:

@@ -29,6 +29,7 @@ def build(settings: MirrorSettings) -> ServiceHost:
         stream="CADRE_ROSTER",
         subjects=projection.SUBJECTS,
         handler=projection.apply,
+        opening_types=projection.OPENING_TYPES,
     )
     return host
 

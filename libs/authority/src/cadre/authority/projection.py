@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cadre.authority.policy import Action, Amount, Decision, Grant, GrantBook, Limits
+from cadre.chassis.consumer import NotYetKnown
 from cadre.chassis.db import UnitOfWork, insert_if_absent
 from cadre.chassis.tables import UtcDateTime
 from cadre.events.v1 import envelope_pb2
@@ -45,6 +46,11 @@ SUBJECTS = [
     "cadre.roster.v1.grant.created",
     "cadre.roster.v1.grant.revoked",
 ]
+EMPLOYEE_HIRED = "cadre.roster.v1.employee.hired"
+# Events that open an entity in a copy (only if absent): a consumer of roster's events passes
+# them through a held event of the same entity, which may be waiting for exactly them. Every
+# service applying `apply` gives these to its roster consumer (`add_consumer(opening_types=)`).
+OPENING_TYPES = (EMPLOYEE_HIRED,)
 
 metadata = MetaData()
 org_paths = Table(
@@ -60,6 +66,9 @@ people = Table(
     Column("org_unit_id", String(36), nullable=False),
     Column("role", Integer, nullable=False),
     Column("state", Integer, nullable=False),
+    # Roster's version of the record (the hire is 1): an older `employee.updated` arriving late
+    # changes nothing (authority_0003).
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 grant_rows = Table(
     "authority_grants",
@@ -105,11 +114,24 @@ def _upsert(connection: Connection, table: Table, values: dict[str, Any]) -> Non
     connection.execute(statement)
 
 
+def require_person(connection: Connection, employee: str) -> None:
+    """Raises `NotYetKnown` unless the copy holds the person (`employees/{id}`): a change to
+    them arriving before their hire (the hire lost by the broker and re-published after it,
+    R2, or re-published by reconciliation, R20) is retried until the hire is in, instead of
+    changing nothing and counting as applied. Services that keep their own roster tables
+    call `apply` first in the same transaction, so this one check covers their rows too (the
+    hire writes both)."""
+    if connection.execute(select(people.c.id).where(people.c.id == _id(employee))).first() is None:
+        raise NotYetKnown(employee, EMPLOYEE_HIRED)
+
+
 def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
     """The consumer handler: one roster event into the local copy."""
     c = unit.connection
     kind = envelope.type.removeprefix("cadre.roster.v1.")
     p: Any = payload
+    if kind in ("employee.updated", "employee.transferred", "employee.state_changed"):
+        require_person(c, p.employee)
     if (
         c.execute(update(versions).where(versions.c.id == 1).values(version=versions.c.version + 1)).rowcount
         == 0
@@ -130,10 +152,18 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
         # The first version of the person: a copy arriving after a transfer, a role change or
         # a termination must not put the person back where the hire left them (R6, R16).
         insert_if_absent(
-            c, people, {"id": _id(p.employee), "org_unit_id": _id(p.org_unit), "role": p.role, "state": 2}
+            c,
+            people,
+            {"id": _id(p.employee), "org_unit_id": _id(p.org_unit), "role": p.role, "state": 2, "version": 1},
         )
     elif kind == "employee.updated":
-        c.execute(update(people).where(people.c.id == _id(p.employee)).values(role=p.role))
+        # An older or the same version arriving late (re-published by reconciliation) changes
+        # nothing: it would put back a role the person no longer has (R6, R16).
+        c.execute(
+            update(people)
+            .where(people.c.id == _id(p.employee), people.c.version < p.version)
+            .values(role=p.role, version=p.version)
+        )
     elif kind == "employee.transferred":
         c.execute(update(people).where(people.c.id == _id(p.employee)).values(org_unit_id=_id(p.to_org_unit)))
     elif kind == "employee.state_changed":

@@ -11,6 +11,13 @@ When an event fails and waits for redelivery, its entity (the envelope's subject
 later events of that entity are sent back to wait until the held one is applied or parked;
 other entities flow on. Those returns are counted apart, so waiting never parks an event:
 the broker redelivers without limit and the consumer bounds the real attempts itself.
+
+An event about an entity the copy does not hold yet (an update whose hire the broker lost and
+the relay re-published after it, R2, or that reconciliation re-publishes, R20) raises
+`NotYetKnown`: it is retried like any failure, holding its entity, and is not recorded as
+applied. The entity's opening events (`opening_types`, e.g. roster's `employee.hired`) do not
+wait behind a hold: they only insert what is absent, so they cannot undo anything in any order,
+and the held event they unblock is applied at its next attempt.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,6 +48,17 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("cadre.chassis.consumer")
 
 Handler = Callable[[UnitOfWork, envelope_pb2.Envelope, Message], None]
+
+
+class NotYetKnown(Exception):
+    """A handler's event is about an entity its copy does not hold yet: the entity's opening
+    event (its `awaits`) is still to come. Retried with backoff, never recorded as applied;
+    parked with this message after the consumer's attempts run out (R5)."""
+
+    def __init__(self, entity: str, awaits: str) -> None:
+        super().__init__(f"{entity} is not known here yet (awaits {awaits})")
+        self.entity = entity
+        self.awaits = awaits
 
 
 @dataclass(frozen=True)
@@ -86,6 +104,7 @@ class DurableConsumer:
         max_deliver: int,
         ack_wait: float,
         backoff: Sequence[float],
+        opening_types: Collection[str] = (),
     ) -> None:
         if "." in name:
             raise ValueError("durable consumer names carry no dots, e.g. performance-roster")
@@ -99,6 +118,8 @@ class DurableConsumer:
         self._max_deliver = max_deliver
         self._ack_wait = ack_wait
         self._backoff = list(backoff)
+        # Event types that create their entity only if absent: they pass a held event of it.
+        self._opening = frozenset(opening_types)
         self._stopping = asyncio.Event()
         self.applied = 0
 
@@ -183,8 +204,9 @@ class DurableConsumer:
         for delivery in ready:
             await delivery.msg.ack()
 
-    @staticmethod
-    def _waits(delivery: Delivery, holds: dict[str, Hold]) -> bool:
+    def _waits(self, delivery: Delivery, holds: dict[str, Hold]) -> bool:
+        if delivery.envelope.type in self._opening:
+            return False  # may be what the held event waits for; changes nothing that exists
         hold = holds.get(delivery.entity) if delivery.entity else None
         return hold is not None and delivery.sequence > hold.sequence
 

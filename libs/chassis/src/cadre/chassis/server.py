@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -102,10 +102,18 @@ class ServiceHost:
         self._services.append((add, servicer, full_name))
 
     def add_consumer(
-        self, *, name: str, stream: str, subjects: list[str], handler: Handler, required: bool = True
+        self,
+        *,
+        name: str,
+        stream: str,
+        subjects: list[str],
+        handler: Handler,
+        required: bool = True,
+        opening_types: Collection[str] = (),
     ) -> DurableConsumer:
         """A durable consumer run while serving. A required one must be in place before the
-        service reports SERVING; an optional one waits for its stream to appear."""
+        service reports SERVING; an optional one waits for its stream to appear. Events of
+        `opening_types` pass a held event of their entity (see `DurableConsumer`)."""
         s = self.settings
         consumer = DurableConsumer(
             db=self.db,
@@ -118,6 +126,7 @@ class ServiceHost:
             max_deliver=s.consumer_max_deliver,
             ack_wait=s.consumer_ack_wait_seconds,
             backoff=s.consumer_backoff_seconds,
+            opening_types=opening_types,
         )
         self.consumers.append(consumer)
         if required:

@@ -43,7 +43,15 @@ def build(settings: PerformanceSettings) -> ServiceHost:
             projections.fact_handler(settings.max_facts_per_batch),
         ),
     ):
-        host.add_consumer(name=name, stream=stream, subjects=subjects, handler=handler, required=False)
+        host.add_consumer(
+            name=name,
+            stream=stream,
+            subjects=subjects,
+            handler=handler,
+            required=False,
+            # A hire passes a change to the person held until it is in (cadre.authority.projection).
+            opening_types=projections.ROSTER_OPENING_TYPES if handler is projections.apply_roster else (),
+        )
     return host
 
 

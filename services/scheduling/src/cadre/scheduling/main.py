@@ -45,6 +45,8 @@ def build(settings: SchedulingSettings) -> ServiceHost:
         subjects=roster_projection.SUBJECTS,
         handler=roster_projection.apply,
         required=False,
+        # A hire passes a change to the person held until it is in (cadre.authority.projection).
+        opening_types=roster_projection.OPENING_TYPES,
     )
     host.add_consumer(
         name="scheduling-training",

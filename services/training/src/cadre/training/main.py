@@ -40,6 +40,8 @@ def build(
         subjects=projections.ROSTER_SUBJECTS,
         handler=projections.apply_roster,
         required=False,
+        # A hire passes a change to the person held until it is in (cadre.authority.projection).
+        opening_types=projections.ROSTER_OPENING_TYPES,
     )
     host.add_consumer(
         name="training-scheduling",

@@ -32,6 +32,9 @@ from cadre.performance.adapters.tables import (
 )
 
 ROSTER_SUBJECTS = [*projection.SUBJECTS, "cadre.roster.v1.org_unit.updated"]
+# A change to a person arriving before the hire is retried (`projection.apply` raises
+# `NotYetKnown`); the hire passes it (R6).
+ROSTER_OPENING_TYPES = projection.OPENING_TYPES
 SCHEDULING_SUBJECTS = [
     "cadre.scheduling.v1.attendance.recorded",
     "cadre.scheduling.v1.leave.approved",
@@ -97,7 +100,9 @@ def apply_roster(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Mes
         # nothing, rather than reopening the first stint or clearing the termination (R6).
         employee_id, hired = _id(p.employee), _date(p.hire_date)
         if insert_if_absent(
-            c, employees, {"id": employee_id, "role": p.role, "hire_date": hired, "termination_date": None}
+            c,
+            employees,
+            {"id": employee_id, "role": p.role, "hire_date": hired, "termination_date": None, "version": 1},
         ):
             insert_if_absent(
                 c,
@@ -110,7 +115,12 @@ def apply_roster(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Mes
                 },
             )
     elif kind == "employee.updated":
-        c.execute(update(employees).where(employees.c.id == _id(p.employee)).values(role=p.role))
+        # An older or the same version arriving late changes nothing (R6).
+        c.execute(
+            update(employees)
+            .where(employees.c.id == _id(p.employee), employees.c.version < p.version)
+            .values(role=p.role, version=p.version)
+        )
     elif kind == "employee.transferred":
         _transfer(c, _id(p.employee), _id(p.to_org_unit), _date(p.effective_date))
     elif kind == "employee.state_changed" and p.state == STATE_TERMINATED:

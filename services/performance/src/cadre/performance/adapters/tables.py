@@ -37,6 +37,9 @@ employees = Table(
     Column("role", Integer, nullable=False),
     Column("hire_date", Date, nullable=False),
     Column("termination_date", Date, nullable=True),  # last day employed
+    # Roster's version of the record (the hire is 1): older `employee.updated` arriving late
+    # change nothing (performance_0002).
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 stints = Table(
     "perf_stints",

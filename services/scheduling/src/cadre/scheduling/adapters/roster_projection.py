@@ -5,6 +5,10 @@ the authority projection (`cadre.authority.projection`, grants and the policy ro
 and into the tables here (teams with time zone and path, people with contract, skills,
 availability, virtual positions, and dated team memberships). Every write is an upsert or
 keyed by the event's own facts, so a redelivered event changes nothing.
+
+The hire is the person's first version and only ever inserts; `employee.updated` applies only
+a version newer than the one held; a change arriving before the hire is retried until the hire
+is in (`authority.apply` raises `NotYetKnown`, and the hire passes it: `OPENING_TYPES`) (R6).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cadre.authority import projection as authority
-from cadre.chassis.db import UnitOfWork
+from cadre.chassis.db import UnitOfWork, insert_if_absent
 from cadre.events.v1 import envelope_pb2
 from cadre.scheduling.adapters.workforce_tables import memberships, people, teams
 from cadre.scheduling.domain.team import (
@@ -34,6 +38,7 @@ from cadre.scheduling.domain.team import (
 
 PREFIX = "cadre.roster.v1."
 SUBJECTS = sorted({*authority.SUBJECTS, f"{PREFIX}org_unit.updated"})
+OPENING_TYPES = authority.OPENING_TYPES
 
 
 def _id(name: str) -> str:
@@ -112,8 +117,11 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
         for row in c.execute(select(teams.c.id, teams.c.path).where(teams.c.path.startswith(old))).all():
             c.execute(update(teams).where(teams.c.id == row.id).values(path=new + row.path[len(old) :]))
     elif kind == "employee.hired":
+        # Roster's version 1 of the person: a copy arriving after later changes (re-published
+        # by reconciliation, replayed) leaves them, rather than putting the person back to
+        # onboarding with no availability or virtual positions and the first team (R6).
         employee = _id(p.employee)
-        upsert(
+        if insert_if_absent(
             c,
             people,
             {
@@ -126,14 +134,19 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
                 "availability": _availability(()),
                 "virtual_positions": "[]",
                 "hire_date": _date(p.hire_date),
+                "version": 1,
             },
-        )
-        start = _date(p.hire_date) or date.min
-        upsert(c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.org_unit)})
+        ):
+            start = _date(p.hire_date) or date.min
+            insert_if_absent(
+                c, memberships, {"employee_id": employee, "from_date": start, "org_unit_id": _id(p.org_unit)}
+            )
     elif kind == "employee.updated":
+        # The whole record as of its version: an older or the same version arriving late
+        # changes nothing (R6).
         c.execute(
             update(people)
-            .where(people.c.id == _id(p.employee))
+            .where(people.c.id == _id(p.employee), people.c.version < p.version)
             .values(
                 role=p.role,
                 employment_type=p.employment_type,
@@ -141,6 +154,7 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
                 skills=_skills(p.skills),
                 availability=_availability(p.availability, p.availability_exceptions),
                 virtual_positions=json.dumps(sorted({str(v.kind) for v in p.virtual_positions})),
+                version=p.version,
             )
         )
     elif kind == "employee.transferred":

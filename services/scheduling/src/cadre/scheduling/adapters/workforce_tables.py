@@ -51,6 +51,9 @@ people = Table(
     Column("availability", Text, nullable=False),
     Column("virtual_positions", Text, nullable=False),
     Column("hire_date", Date, nullable=True),
+    # Roster's version of the record (the hire is 1): older `employee.updated` arriving late
+    # change nothing (scheduling_0006).
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 # A person's team from a date on: transfers count from their effective date, so a schedule

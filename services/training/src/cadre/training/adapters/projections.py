@@ -30,6 +30,9 @@ from cadre.training.adapters.tables import (
 )
 
 ROSTER_SUBJECTS = sorted({*authority.SUBJECTS, "cadre.roster.v1.org_unit.updated"})
+# A change to a person arriving before the hire is retried (`authority.apply` raises
+# `NotYetKnown`); the hire passes it (R6).
+ROSTER_OPENING_TYPES = authority.OPENING_TYPES
 SCHEDULING_SUBJECTS = [
     "cadre.scheduling.v1.requirement.published",
     "cadre.scheduling.v1.schedule.published",
