@@ -4,6 +4,7 @@ proven optimum, and the relaxation must be a true relaxation (a bound, not a gue
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 from ortools.sat.python import cp_model
@@ -70,8 +71,21 @@ def test_the_rounded_start_reaches_the_same_proven_optimum_as_a_search_from_noth
     problem = busy_day(60)
     params = SolveParameters(time_budget_seconds=30, workers=1)
     started = plan_shift_counts(problem, params)
-    monkeypatch.setattr(shift_count, "_start_from_relaxation", lambda *args: None)
+    monkeypatch.setattr(shift_count, "_start_from_relaxation", lambda *args: 0.0)
     plain = plan_shift_counts(problem, params)
     assert started.status is plain.status is SolveStatus.OPTIMAL
     assert started.objective == plain.objective == started.lower_bound
     assert (started.under, started.over) == (plain.under, plain.over)
+
+
+def test_a_plan_never_asks_more_working_days_than_the_people_have(kit: SimpleNamespace) -> None:
+    # Two people, one working day a week each, and two agents wanted all day on each of three
+    # days. Day by day, two shifts a day look possible; the week has only two shifts in it.
+    two_days = Contract(0, 2400, 1, 6, 660, 600)
+    people = [kit.person(f"e{i}", contract=two_days) for i in range(2)]
+    problem = kit.make_problem(people, days=3, requirements=(kit.requirement_curve(3, [(8, 16, 2)]),))
+    plan = plan_shift_counts(problem, SolveParameters(time_budget_seconds=10, workers=1))
+    assert sum(plan.pattern_counts) == 2
+    # the bound knows it too: four of the six agent-days (32 intervals each) stay uncovered
+    assert plan.under >= 4 * 32
+    assert plan.lower_bound >= problem.weights.under_interval * 4 * 32

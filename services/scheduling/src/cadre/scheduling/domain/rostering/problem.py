@@ -39,6 +39,7 @@ maximum paid minutes per week, breaks and lunch inside their windows.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -92,6 +93,11 @@ def _bad(field_path: str, description: str) -> Exception:
 # --------------------------------------------------------------------------------------------
 # Horizon and requirement
 # --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _weeks(days: int) -> tuple[range, ...]:
+    return tuple(range(start, min(start + 7, days)) for start in range(0, days, 7))
 
 
 @dataclass(frozen=True)
@@ -148,9 +154,9 @@ class Horizon:
             raise _bad("datetime", "times must be timezone-aware")
         return int((moment.astimezone(UTC) - self.start_utc).total_seconds() // 60)
 
-    def weeks(self) -> list[range]:
+    def weeks(self) -> tuple[range, ...]:
         """Day indices of each weekly block (the last may be shorter)."""
-        return [range(start, min(start + 7, self.days)) for start in range(0, self.days, 7)]
+        return _weeks(self.days)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def linear_relaxation(model: cp_model.CpModel) -> list[float] | None:
     None when the model has a constraint that is not linear or the LP has no optimum."""
     proto = model.proto
     if not proto.HasField("objective") or any(
-        c.WhichOneof("constraint") != "linear" for c in proto.constraints
+        c.WhichOneof("constraint") not in ("linear", "at_most_one") for c in proto.constraints
     ):
         return None
     lower = _finite([v.domain[0] for v in proto.variables])
@@ -51,6 +51,16 @@ def linear_relaxation(model: cp_model.CpModel) -> list[float] | None:
     row_lower: list[int] = []
     row_upper: list[int] = []
     for r, constraint in enumerate(proto.constraints):
+        if constraint.HasField("at_most_one"):
+            literals = constraint.at_most_one.literals
+            if any(literal < 0 for literal in literals):  # a negated literal: 1 - x
+                return None
+            rows.extend([r] * len(literals))
+            columns.extend(literals)
+            coefficients.extend([1] * len(literals))
+            row_lower.append(0)
+            row_upper.append(1)
+            continue
         linear = constraint.linear
         rows.extend([r] * len(linear.vars))
         columns.extend(linear.vars)
@@ -71,6 +81,14 @@ def linear_relaxation(model: cp_model.CpModel) -> list[float] | None:
         return None
     values = solver.values(lp.get_variables())
     return [float(v) for v in values]
+
+
+def objective_at(model: cp_model.CpModel, values: Sequence[float]) -> float:
+    """The model's objective at ``values`` (for the relaxed optimum: a lower bound of the
+    integer optimum when minimizing)."""
+    objective = model.proto.objective
+    total = sum(values[v] * k for v, k in zip(objective.vars, objective.coeffs, strict=True))
+    return (total + objective.offset) * (objective.scaling_factor or 1.0)
 
 
 def rounding_neighbourhood(

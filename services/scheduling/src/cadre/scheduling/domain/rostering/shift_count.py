@@ -25,13 +25,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from cadre.scheduling.domain.rostering.catalog import Catalog, build_catalog
 from cadre.scheduling.domain.rostering.problem import RosteringProblem, SolveParameters, SolveStatus
-from cadre.scheduling.domain.rostering.relaxation import hint_from, linear_relaxation, rounding_neighbourhood
+from cadre.scheduling.domain.rostering.relaxation import (
+    hint_from,
+    linear_relaxation,
+    objective_at,
+    rounding_neighbourhood,
+)
 
 
 def add_linear(
@@ -201,6 +207,75 @@ def components(catalog: Catalog) -> list[tuple[int, list[int]]]:
     return [(nodes[0] // days, [n % days for n in nodes]) for nodes in blocks.values()]
 
 
+@dataclass(frozen=True)
+class CapacityLimit:
+    """``Σ coefficient · count ≤ upper`` over pattern counts: a limit every schedule keeps,
+    because the people who could work those patterns cannot give more (shifts on a day, working
+    days or paid minutes in a week). Planning one block at a time cannot see most of them."""
+
+    terms: tuple[tuple[int, int], ...]  # (pattern index, coefficient)
+    upper: int
+
+    def holds(self, values: Sequence[int]) -> bool:
+        return sum(values[p] * k for p, k in self.terms) <= self.upper
+
+
+def capacity_limits(catalog: Catalog) -> list[CapacityLimit]:
+    """Per set of queues (people who serve any of them) and per set of templates restricted to
+    some employment types: shifts per day, working days and paid minutes per week."""
+    problem = catalog.problem
+    employees = problem.employees
+    queue_sets = [
+        frozenset(s)
+        for size in range(1, len(problem.requirements) + 1)
+        for s in combinations(range(len(problem.requirements)), size)
+    ][:MAX_QUEUE_SETS]
+    type_sets: set[frozenset[str]] = {frozenset()} | {
+        t.employment_types for t in problem.templates if t.employment_types
+    }
+    limits: list[CapacityLimit] = []
+    for queues in queue_sets:
+        for types in type_sets:
+            people = [
+                e
+                for e, served in enumerate(catalog.employee_queues)
+                if queues.intersection(served) and (not types or employees[e].employment_type in types)
+            ]
+            patterns = [
+                p
+                for p in catalog.patterns
+                if p.queue in queues
+                and (not types or _restricted_to(problem.templates[p.template].employment_types, types))
+            ]
+            if not patterns:
+                continue
+            for d in range(problem.horizon.days) if not types else ():
+                on_day = tuple((p.index, 1) for p in patterns if p.day == d)
+                available = sum(1 for e in people if len(catalog.eligible[e][d]))
+                limits.append(CapacityLimit(on_day, available))
+            for week in problem.horizon.weeks():
+                in_week = [p for p in patterns if p.day in week]
+                working_days = sum(
+                    min(
+                        employees[e].contract.max_working_days_per_week,
+                        sum(1 for d in week if len(catalog.eligible[e][d])),
+                    )
+                    for e in people
+                )
+                minutes = sum(employees[e].contract.max_minutes_per_week for e in people)
+                limits.append(CapacityLimit(tuple((p.index, 1) for p in in_week), working_days))
+                limits.append(CapacityLimit(tuple((p.index, p.paid_minutes) for p in in_week), minutes))
+    return limits
+
+
+def _restricted_to(allowed: frozenset[str], types: frozenset[str]) -> bool:
+    """Only people of ``types`` may work a template that admits ``allowed`` (empty: anyone)."""
+    return bool(allowed) and allowed <= types
+
+
+MAX_QUEUE_SETS = 63  # every set of up to six queues; beyond, the first 63 sets
+
+
 def plan_shift_counts(
     problem: RosteringProblem,
     params: SolveParameters | None = None,
@@ -210,38 +285,43 @@ def plan_shift_counts(
 ) -> ShiftCountPlan:
     """The shift counts that minimize weighted under- and over-coverage.
 
-    Each (queue, connected days) block is an independent model, solved on its own worker
+    Each (queue, connected days) block is first an independent model, solved on its own worker
     (``params.workers`` at a time, one CP-SAT thread each, so every block's answer is
-    deterministic); the plan is proven optimal when every block is.
+    deterministic). When the blocks' answers together ask more than the people can give (a
+    ``CapacityLimit`` broken: more shifts in a week than working days left, say), the whole
+    horizon is planned again as one model under every limit. The plan is proven optimal when
+    every model solved is.
     """
     params = params or SolveParameters()
     started = time.monotonic()
     catalog = catalog or build_catalog(problem)
     caps = pattern_caps(catalog)
+    limits = capacity_limits(catalog)
     budget = time_limit if time_limit is not None else params.time_budget_seconds
     blocks = components(catalog)
     workers = max(1, params.workers)
-    # an equal share of the budget per block, so one hard block cannot starve the others
-    share = budget * min(workers, len(blocks)) / max(1, len(blocks))
+    # Blocks get half the budget, in equal shares so one hard block cannot starve the others;
+    # the joint model, when needed, what is left.
+    share = budget * 0.5 * min(workers, len(blocks)) / max(1, len(blocks))
 
-    def solve(block: tuple[int, list[int]]) -> tuple[dict[int, int], float, float, int, int, bool]:
+    def solve(block: tuple[int, list[int]]) -> _Answer:
         deadline = min(started + budget, time.monotonic() + share)
-        return _plan_block(catalog, caps, block, params, deadline, share)
+        return _plan_region(catalog, caps, [block], limits, params, deadline, share, workers=1)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         answers = list(pool.map(solve, blocks))
     values = [0] * len(catalog.patterns)
-    objective = bound = 0.0
-    under = over = 0
-    optimal = True
-    for block_values, block_objective, block_bound, block_under, block_over, block_optimal in answers:
-        for p, v in block_values.items():
+    for answer in answers:
+        for p, v in answer.values.items():
             values[p] = v
-        objective += block_objective
-        bound += block_bound
-        under += block_under
-        over += block_over
-        optimal = optimal and block_optimal
+    if not all(limit.holds(values) for limit in limits):
+        joint_share = budget * JOINT_SHARE
+        deadline = min(started + budget, time.monotonic() + joint_share)
+        joint = _plan_region(catalog, caps, blocks, limits, params, deadline, joint_share, workers=workers)
+        answers = [joint]
+        values = [0] * len(catalog.patterns)
+        for p, v in joint.values.items():
+            values[p] = v
     keyed: dict[tuple[str, int, str, int], int] = {}
     for pattern in catalog.patterns:
         if values[pattern.index]:
@@ -253,47 +333,71 @@ def plan_shift_counts(
             )
             keyed[key] = values[pattern.index]
     return ShiftCountPlan(
-        status=SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
+        status=SolveStatus.OPTIMAL if all(a.optimal for a in answers) else SolveStatus.FEASIBLE,
         counts=keyed,
         pattern_counts=tuple(values),
-        objective=objective,
-        lower_bound=bound,
-        under=under,
-        over=over,
+        objective=sum(a.objective for a in answers),
+        lower_bound=sum(a.bound for a in answers),
+        under=sum(a.under for a in answers),
+        over=sum(a.over for a in answers),
         wall_seconds=time.monotonic() - started,
     )
 
 
-def _plan_block(
+@dataclass(frozen=True)
+class _Answer:
+    values: dict[int, int]
+    objective: float
+    bound: float
+    under: int
+    over: int
+    optimal: bool
+
+
+def _plan_region(
     catalog: Catalog,
     caps: list[int],
-    block: tuple[int, list[int]],
+    region: list[tuple[int, list[int]]],
+    limits: list[CapacityLimit],
     params: SolveParameters,
     deadline: float,
     share: float,
-) -> tuple[dict[int, int], float, float, int, int, bool]:
+    *,
+    workers: int,
+) -> _Answer:
+    """One model for the (queue, days) blocks of ``region``, under the limits that lie wholly
+    inside it."""
     problem = catalog.problem
-    queue, days = block
-    day_set = set(days)
     per_day = problem.horizon.intervals_per_day
+    cells = {(queue, d) for queue, days in region for d in days}
+    queues = sorted({queue for queue, _ in region})
     model = cp_model.CpModel()
     counts: list[cp_model.IntVar | None] = [None] * len(catalog.patterns)
     for p in catalog.patterns:
-        if p.queue == queue and p.day in day_set and caps[p.index]:
+        if (p.queue, p.day) in cells and caps[p.index]:
             counts[p.index] = model.new_int_var(0, caps[p.index], f"count_{p.index}")
-    intervals = [i for d in sorted(days) for i in range(d * per_day, (d + 1) * per_day)]
-    layer = add_coverage(model, catalog, counts, caps, queues=[queue], intervals=intervals)  # type: ignore[arg-type]
-    for d in days:
-        # no more shifts on a day than people who may work this queue that day
-        on_day = [counts[p.index] for p in catalog.patterns if p.queue == queue and p.day == d]
-        on_day_vars = [c for c in on_day if c is not None]
-        available = sum(
-            1
-            for e in range(len(problem.employees))
-            if queue in catalog.employee_queues[e] and len(catalog.eligible[e][d])
+    days = sorted({d for _, d in cells})
+    intervals = range(days[0] * per_day, (days[-1] + 1) * per_day) if len(region) > 1 else None
+    if intervals is None:
+        queue, block_days = region[0]
+        layer = add_coverage(
+            model,
+            catalog,
+            counts,
+            caps,
+            queues=[queue],
+            intervals=[i for d in sorted(block_days) for i in range(d * per_day, (d + 1) * per_day)],  # type: ignore[arg-type]
         )
-        if on_day_vars:
-            model.add(cp_model.LinearExpr.sum(on_day_vars) <= available)
+    else:
+        layer = add_coverage(model, catalog, counts, caps, queues=queues, intervals=intervals)
+    for limit in limits:
+        terms = [
+            (counts[p], k)
+            for p, k in limit.terms
+            if (catalog.patterns[p].queue, catalog.patterns[p].day) in cells
+        ]
+        if len(terms) == len(limit.terms) and terms:
+            add_linear(model, [(v, k) for v, k in terms if v is not None], cp_model.INT_MIN, limit.upper)
     constant = problem.weights.under_interval * layer.constant_under
     # Coverage alone: paid minutes only break ties between equally good plans, and proving the
     # tie-break optimal took CP-SAT 2-3x longer. Dropping a non-negative term keeps the optimum a
@@ -302,25 +406,40 @@ def _plan_block(
     decisions = [c for c in counts if c is not None] + [
         var for placed in layer.breaks.values() for _, var in placed if var.index >= 0
     ]
-    _start_from_relaxation(model, decisions, params, deadline, share * ROUNDING_SHARE)
+    relaxed_bound = _start_from_relaxation(model, decisions, params, deadline, share * ROUNDING_SHARE)
     solver = cp_model.CpSolver()
-    configure(solver, params, wall_seconds=deadline - time.monotonic(), budget_seconds=share, workers=1)
+    configure(solver, params, wall_seconds=deadline - time.monotonic(), budget_seconds=share, workers=workers)
     # With a near-optimal start, what is left is closing a gap of an agent-interval or two; the
     # LP's cutting planes cost more there than they prune (measured: 3x faster without them).
     solver.parameters.cut_level = 0
+    if len(region) > 1:
+        # the joint plan steers the assignment and bounds it; a proof to the last agent-interval
+        # is not worth the assignment's time
+        solver.parameters.relative_gap_limit = JOINT_GAP
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # Nothing found in time: no shifts is always a plan (and the model's bound still holds).
-        value_of = dict.fromkeys((p for p, c in enumerate(counts) if c is not None), 0)
-        required = sum(problem.requirements[queue].required[i] for i in intervals)
-        return value_of, float(problem.weights.under_interval * required), float(constant), required, 0, False
-    values = {p: solver.value(c) for p, c in enumerate(counts) if c is not None}
-    under = layer.constant_under + sum(solver.value(u) for u in layer.under[queue] if u is not None)
-    over = sum(solver.value(o) for o in layer.over[queue] if o is not None)
-    return (
-        values,
+        required = sum(
+            problem.requirements[queue].required[d * per_day + i]
+            for queue, d in cells
+            for i in range(per_day)
+        )
+        return _Answer(
+            dict.fromkeys((p for p, c in enumerate(counts) if c is not None), 0),
+            float(problem.weights.under_interval * required),
+            float(constant),
+            required,
+            0,
+            False,
+        )
+    under = layer.constant_under + sum(
+        solver.value(u) for q in queues for u in layer.under[q] if u is not None
+    )
+    over = sum(solver.value(o) for q in queues for o in layer.over[q] if o is not None)
+    return _Answer(
+        {p: solver.value(c) for p, c in enumerate(counts) if c is not None},
         solver.objective_value,
-        solver.best_objective_bound,
+        max(solver.best_objective_bound, relaxed_bound),
         int(under),
         int(over),
         status == cp_model.OPTIMAL,
@@ -328,6 +447,8 @@ def _plan_block(
 
 
 ROUNDING_SHARE = 0.2
+JOINT_GAP = 0.01
+JOINT_SHARE = 0.5  # of the planning budget
 
 
 def _start_from_relaxation(
@@ -336,17 +457,19 @@ def _start_from_relaxation(
     params: SolveParameters,
     deadline: float,
     budget: float,
-) -> None:
-    """Hint ``model`` with the best rounding of its LP optimum (see ``relaxation``)."""
+) -> float:
+    """Hint ``model`` with the best rounding of its LP optimum (see ``relaxation``); returns
+    the LP optimum, a lower bound (0 when there is none)."""
     relaxed = linear_relaxation(model)
     if relaxed is None:
-        return
+        return 0.0
     neighbourhood = rounding_neighbourhood(model, relaxed, decisions)
     solver = cp_model.CpSolver()
     wall = (deadline - time.monotonic()) * ROUNDING_SHARE
     configure(solver, params, wall_seconds=wall, budget_seconds=budget, workers=1)
     if solver.solve(neighbourhood) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         hint_from(model, solver, neighbourhood)
+    return objective_at(model, relaxed)
 
 
 def configure(

@@ -22,11 +22,13 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
 
 import numpy as np
 from ortools.sat.python import cp_model
+from scipy.optimize import linear_sum_assignment
 
 from cadre.scheduling.domain.rostering.catalog import Catalog, build_catalog
 from cadre.scheduling.domain.rostering.coverage import coverage_report, scheduled_agents
@@ -55,6 +57,7 @@ from cadre.scheduling.domain.rostering.shift_count import (
 )
 
 Choice = dict[tuple[int, int], int]  # (employee, day) -> pattern
+UNMATCHED = 0.0  # the cost of a pair that cannot be: never better than a real one
 
 
 @dataclass
@@ -345,31 +348,29 @@ def _greedy(catalog: Catalog, plan: ShiftCountPlan, existing: Choice) -> Choice:
     for p in choice.values():
         cover(p)
     for d in range(days):
-        takers: dict[int, list[int]] = defaultdict(list)
-        for e in range(len(employees)):
-            if (e, d) in choice or d not in works_on[e]:
-                continue
-            for p in allowed[e][d]:
-                if remaining[p] > 0:
-                    takers[p].append(e)
-        for p in sorted(by_day[d], key=lambda i: (patterns[i].start_minute, i)):
-            need = remaining[p]
-            if need <= 0:
-                continue
-            week = week_of[d]
-            ranked = sorted(takers[p], key=lambda e: (-_deficit(catalog, choice, e, week), e))
-            for e in ranked:
-                if need <= 0:
-                    break
-                if (
-                    (e, d) not in choice
-                    and fits(e, d, p)
-                    and _keeps_minimum_reachable(catalog, choice, e, d, p, best)
-                ):
-                    choice[(e, d)] = p
-                    need -= 1
+        # The day's planned shifts go to the people working it in one matching: the most shifts
+        # filled, and among those, people furthest from their weekly minimum first. Filling in
+        # start order instead let early shifts take the people only later ones could use.
+        week = week_of[d]
+        slots = [p for p in sorted(by_day[d]) for _ in range(max(0, remaining[p]))]
+        people = [e for e in range(len(employees)) if (e, d) not in choice and d in works_on[e]]
+        if slots and people:
+            cost = np.full((len(people), len(slots)), UNMATCHED, dtype=np.float64)
+            slot_of = defaultdict(list)
+            for j, p in enumerate(slots):
+                slot_of[p].append(j)
+            for i, e in enumerate(people):
+                urgency = max(0, _deficit(catalog, choice, e, week)) / (7 * 24 * 60)
+                least = _least_paid_keeping_minimum(catalog, choice, e, d, best)
+                planned = [p for p in allowed[e][d] if p in slot_of and patterns[p].paid_minutes >= least]
+                for p in _fitting(catalog, choice, e, d, planned, week_of):
+                    cost[i, slot_of[p]] = -1.0 - urgency
+            for i, j in zip(*linear_sum_assignment(cost), strict=True):
+                if cost[i, j] < UNMATCHED:
+                    p = slots[j]
+                    choice[(people[i], d)] = p
+                    remaining[p] -= 1
                     cover(p)
-            remaining[p] = need
         # whoever was meant to work today and got no planned shift takes the most useful one
         idle = [e for e in range(len(employees)) if d in works_on[e] and (e, d) not in choice]
         for e in sorted(idle, key=lambda e: (-_deficit(catalog, choice, e, week_of[d]), e)):
@@ -424,30 +425,53 @@ def _working_days(
         range(len(problem.employees)), key=lambda e: (sum(1 for day in allowed[e] if day), e)
     )
     for e in flexibility:
-        limit = problem.employees[e].contract.max_working_days_per_week
+        contract = problem.employees[e].contract
+        worked = catalog.worked_before[e] | {d for d in range(problem.horizon.days) if (e, d) in choice}
         for week in problem.horizon.weeks():
             taken = sum(1 for d in week if (e, d) in choice)
             open_days = [d for d in week if allowed[e][d] and (e, d) not in choice]
             open_days.sort(key=lambda d: (supply[d] - demand[d], d))
-            for d in open_days[: max(0, limit - taken)]:
+            for d in open_days:
+                if taken >= contract.max_working_days_per_week:
+                    break
+                # a day that would make the run too long (previous week included) is left to others
+                if _run_through(worked, d) > contract.max_consecutive_days:
+                    continue
+                worked.add(d)
                 works_on[e].add(d)
                 supply[d] += 1
+                taken += 1
     return works_on
+
+
+def _run_through(worked: set[int], d: int) -> int:
+    """Length of the run of consecutive worked days that working ``d`` too would make."""
+    before = 0
+    while d - before - 1 in worked:
+        before += 1
+    after = 0
+    while d + after + 1 in worked:
+        after += 1
+    return before + 1 + after
+
+
+def _least_paid_keeping_minimum(catalog: Catalog, choice: Choice, e: int, d: int, best: list[int]) -> int:
+    """The fewest paid minutes a shift e takes on day d may have so that e can still reach the
+    weekly minimum with their longest shifts on the days left."""
+    contract = catalog.problem.employees[e].contract
+    for w, week in enumerate(catalog.problem.horizon.weeks()):
+        if d in week:
+            worked = sum(1 for x in week if (e, x) in choice)
+            free = min(contract.max_working_days_per_week - worked - 1, sum(1 for x in week if x > d))
+            return _deficit(catalog, choice, e, w) - max(0, free) * best[e]
+    return 0
 
 
 def _keeps_minimum_reachable(
     catalog: Catalog, choice: Choice, e: int, d: int, p: int, best: list[int]
 ) -> bool:
     """After taking p on day d, can e still reach the weekly minimum with their longest shifts?"""
-    problem = catalog.problem
-    contract = problem.employees[e].contract
-    for w, week in enumerate(problem.horizon.weeks()):
-        if d in week:
-            worked = sum(1 for x in week if (e, x) in choice)
-            free = min(contract.max_working_days_per_week - worked - 1, sum(1 for x in week if x > d))
-            short = _deficit(catalog, choice, e, w) - catalog.patterns[p].paid_minutes
-            return short <= max(0, free) * best[e]
-    return True
+    return catalog.patterns[p].paid_minutes >= _least_paid_keeping_minimum(catalog, choice, e, d, best)
 
 
 def _deficit(catalog: Catalog, choice: Choice, e: int, week: int) -> int:
@@ -459,40 +483,52 @@ def _deficit(catalog: Catalog, choice: Choice, e: int, week: int) -> int:
 
 def _fits(catalog: Catalog, choice: Choice, e: int, d: int, p: int, week_of: dict[int, int]) -> bool:
     """Would employee e working pattern p on day d keep every hard rule, given ``choice``?"""
+    return bool(_fitting(catalog, choice, e, d, [p], week_of))
+
+
+def _fitting(
+    catalog: Catalog, choice: Choice, e: int, d: int, options: Iterable[int], week_of: dict[int, int]
+) -> list[int]:
+    """The patterns of ``options`` employee e could work on day d keeping every hard rule,
+    given ``choice`` (what does not depend on the pattern is checked once)."""
     problem = catalog.problem
     contract = problem.employees[e].contract
-    pattern = catalog.patterns[p]
     week = problem.horizon.weeks()[week_of[d]]
     worked_days = [x for x in week if (e, x) in choice]
     if len(worked_days) + 1 > contract.max_working_days_per_week:
-        return False
-    minutes = sum(catalog.patterns[choice[(e, x)]].paid_minutes for x in worked_days)
-    if minutes + pattern.paid_minutes > contract.max_minutes_per_week:
-        return False
-    rest = contract.min_rest_minutes
-    for other in range(max(0, d - 2), min(problem.horizon.days, d + 3)):
-        if other == d or (e, other) not in choice:
-            continue
-        q = catalog.patterns[choice[(e, other)]]
-        first, second = (q, pattern) if other < d else (pattern, q)
-        if second.real_start - first.real_end < rest:
-            return False
-
+        return []
     # consecutive days: the run through d (previous week included) must stay within the limit
-    def worked(x: int) -> bool:
-        return x in catalog.worked_before[e] if x < 0 else (x == d or (e, x) in choice)
-
-    run_before = 0
-    x = d - 1
-    while worked(x) and run_before <= contract.max_consecutive_days:
-        run_before += 1
-        x -= 1
-    run_after = 0
-    x = d + 1
-    while x < problem.horizon.days and worked(x) and run_after <= contract.max_consecutive_days:
-        run_after += 1
-        x += 1
-    return run_before + 1 + run_after <= contract.max_consecutive_days
+    worked = catalog.worked_before[e] | {x for x in range(problem.horizon.days) if (e, x) in choice}
+    if _run_through(worked, d) > contract.max_consecutive_days:
+        return []
+    minutes_left = contract.max_minutes_per_week - sum(
+        catalog.patterns[choice[(e, x)]].paid_minutes for x in worked_days
+    )
+    # rest from the shifts of the two days before and after
+    rest = contract.min_rest_minutes
+    earliest_start = max(
+        (
+            catalog.patterns[choice[(e, x)]].real_end + rest
+            for x in range(max(0, d - 2), d)
+            if (e, x) in choice
+        ),
+        default=-(10**9),
+    )
+    latest_end = min(
+        (
+            catalog.patterns[choice[(e, x)]].real_start - rest
+            for x in range(d + 1, min(problem.horizon.days, d + 3))
+            if (e, x) in choice
+        ),
+        default=10**9,
+    )
+    return [
+        p
+        for p in options
+        if catalog.patterns[p].paid_minutes <= minutes_left
+        and catalog.patterns[p].real_start >= earliest_start
+        and catalog.patterns[p].real_end <= latest_end
+    ]
 
 
 def _greedy_breaks(catalog: Catalog, choice: Choice) -> dict[tuple[int, int], list[tuple[int, int]]]:
