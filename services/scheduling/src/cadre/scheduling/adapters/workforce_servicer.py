@@ -6,7 +6,7 @@ roster projection, checks scope before existence, and runs its use case in one t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -79,6 +79,20 @@ class WorkforceRpcs:
     async def _looking(self, query: Callable[[SqlWorkforce], T]) -> T:
         return await self._db.run(self._look, query)
 
+    async def _page_by_id(
+        self,
+        request: Any,
+        filters: dict[str, object],
+        lister: Callable[[SqlWorkforce, str | None, int, datetime], Sequence[Any]],
+    ) -> tuple[Sequence[Any], str]:
+        """One page of a list in id order; the page token is bound to ``filters``."""
+        limit = paging.page_size(request.page_size)
+        cursor = paging.decode_page_token(request.page_token, filters)
+        after = cursor.after[0] if cursor else None
+        now = self._clock()
+        found = await self._looking(lambda x: lister(x, after, limit + 1, now))
+        return paging.trim_page(list(found), limit, lambda item: (item.id,), filters)
+
     async def _once(
         self, method: str, request: Any, response_type: type[M], work: Callable[[SqlWorkforce], M]
     ) -> M:
@@ -141,16 +155,13 @@ class WorkforceRpcs:
         self, request: pb.ListShiftTemplatesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListShiftTemplatesResponse:
         unit_id = _org_unit(request.parent, "parent")
-        limit = paging.page_size(request.page_size)
-        filters: dict[str, object] = {"parent": unit_id}
-        cursor = paging.decode_page_token(request.page_token, filters)
-        now = self._clock()
-        found = await self._looking(
-            lambda x: template_cases.list_templates(
-                x, org_unit_id=unit_id, after=cursor.after[0] if cursor else None, limit=limit + 1, now=now
-            )
+        page, token = await self._page_by_id(
+            request,
+            {"parent": unit_id},
+            lambda x, after, limit, now: template_cases.list_templates(
+                x, org_unit_id=unit_id, after=after, limit=limit, now=now
+            ),
         )
-        page, token = paging.trim_page(list(found), limit, lambda t: (t.id,), filters)
         return pb.ListShiftTemplatesResponse(
             shift_templates=[w.template_to_proto(t) for t in page], next_page_token=token
         )
@@ -427,21 +438,13 @@ class WorkforceRpcs:
     ) -> pb.ListLeaveRequestsResponse:
         employee_id = None if request.parent == "employees/-" else _employee(request.parent, "parent")
         state = w.state_filter(request.state, w.LEAVE_STATE_FROM_PROTO, "leave request")
-        limit = paging.page_size(request.page_size)
-        filters: dict[str, object] = {"parent": request.parent, "state": int(request.state)}
-        cursor = paging.decode_page_token(request.page_token, filters)
-        now = self._clock()
-        found = await self._looking(
-            lambda x: leave_cases.list_leave(
-                x,
-                employee_id=employee_id,
-                state=state,
-                after=cursor.after[0] if cursor else None,
-                limit=limit + 1,
-                now=now,
-            )
+        page, token = await self._page_by_id(
+            request,
+            {"parent": request.parent, "state": int(request.state)},
+            lambda x, after, limit, now: leave_cases.list_leave(
+                x, employee_id=employee_id, state=state, after=after, limit=limit, now=now
+            ),
         )
-        page, token = paging.trim_page(list(found), limit, lambda r: (r.id,), filters)
         return pb.ListLeaveRequestsResponse(
             leave_requests=[w.leave_to_proto(r) for r in page], next_page_token=token
         )
@@ -563,26 +566,23 @@ class WorkforceRpcs:
         unit_id = _org_unit(request.parent, "parent")
         state = w.state_filter(request.state, w.SWAP_STATE_FROM_PROTO, "shift swap")
         employee_id = _employee(request.employee, "employee") if request.employee else None
-        limit = paging.page_size(request.page_size)
-        filters: dict[str, object] = {
-            "parent": unit_id,
-            "state": int(request.state),
-            "employee": employee_id or "",
-        }
-        cursor = paging.decode_page_token(request.page_token, filters)
-        now = self._clock()
-        found = await self._looking(
-            lambda x: swap_cases.list_swaps(
+        page, token = await self._page_by_id(
+            request,
+            {
+                "parent": unit_id,
+                "state": int(request.state),
+                "employee": employee_id or "",
+            },
+            lambda x, after, limit, now: swap_cases.list_swaps(
                 x,
                 org_unit_id=unit_id,
                 state=state,
                 employee_id=employee_id,
-                after=cursor.after[0] if cursor else None,
-                limit=limit + 1,
+                after=after,
+                limit=limit,
                 now=now,
-            )
+            ),
         )
-        page, token = paging.trim_page(list(found), limit, lambda s: (s.id,), filters)
         return pb.ListShiftSwapsResponse(
             shift_swaps=[w.swap_to_proto(s) for s in page], next_page_token=token
         )
@@ -670,21 +670,13 @@ class WorkforceRpcs:
     ) -> pb.ListOvertimeOffersResponse:
         unit_id = _org_unit(request.parent, "parent")
         state = w.state_filter(request.state, w.OFFER_STATE_FROM_PROTO, "overtime offer")
-        limit = paging.page_size(request.page_size)
-        filters: dict[str, object] = {"parent": unit_id, "state": int(request.state)}
-        cursor = paging.decode_page_token(request.page_token, filters)
-        now = self._clock()
-        found = await self._looking(
-            lambda x: overtime_cases.list_offers(
-                x,
-                org_unit_id=unit_id,
-                state=state,
-                after=cursor.after[0] if cursor else None,
-                limit=limit + 1,
-                now=now,
-            )
+        page, token = await self._page_by_id(
+            request,
+            {"parent": unit_id, "state": int(request.state)},
+            lambda x, after, limit, now: overtime_cases.list_offers(
+                x, org_unit_id=unit_id, state=state, after=after, limit=limit, now=now
+            ),
         )
-        page, token = paging.trim_page(list(found), limit, lambda o: (o.id,), filters)
         return pb.ListOvertimeOffersResponse(
             overtime_offers=[w.offer_to_proto(o) for o in page], next_page_token=token
         )
