@@ -17,6 +17,7 @@ import pytest
 from google.protobuf.message import Message
 from google.type import date_pb2, dayofweek_pb2, timeofday_pb2
 from nats.js.api import StreamConfig
+from sqlalchemy import select
 
 from cadre.chassis.events import build_event
 from cadre.chassis.server import ServiceHost
@@ -24,6 +25,7 @@ from cadre.cli import testing
 from cadre.cli.processes import NatsServer
 from cadre.roster.v1 import employee_pb2, events_pb2, org_unit_pb2
 from cadre.scheduling.adapters import roster_projection
+from cadre.scheduling.adapters.workforce_tables import teams
 from cadre.scheduling.domain.team import Availability, Person, PersonState, Role
 from cadre.scheduling.main import build
 from cadre.scheduling.settings import SchedulingSettings
@@ -221,3 +223,57 @@ async def test_changes_published_before_the_hire_are_applied_once_it_is_in(roste
     assert (person.role, person.state, person.skills[0].level) == (Role.AGENT, PersonState.ACTIVE, 3)
     assert person.availability == (Availability(1, 480, 960),)
     assert (first_team, later_team) == (_id(team_a), _id(team_b))
+
+
+async def _unit(roster: Roster, event_type: str, name: str, path: list[str], time_zone: str) -> None:
+    unit = org_unit_pb2.OrgUnit(
+        name=name, display_name=name, time_zone=time_zone, parent=path[-2] if len(path) > 1 else "", path=path
+    )
+    if event_type == "org_unit.created":
+        await roster.publish(event_type, name, events_pb2.OrgUnitCreatedEvent(org_unit=unit))
+    else:
+        await roster.publish(event_type, name, events_pb2.OrgUnitUpdatedEvent(org_unit=unit))
+
+
+async def _team_row(roster: Roster, team: str) -> tuple[str, str] | None:
+    def read() -> tuple[str, str] | None:
+        with roster.host.db.reader() as connection:
+            row = connection.execute(
+                select(teams.c.path, teams.c.time_zone).where(teams.c.id == _id(team))
+            ).first()
+        return None if row is None else (row.path, row.time_zone)
+
+    return await roster.host.db.run(read)
+
+
+async def test_a_late_copy_of_a_teams_creation_leaves_it_as_changed_and_moved(roster: Roster) -> None:
+    """The team's creation re-published after its time zone changed and it moved to another
+    department puts neither the old time zone nor the old place back (R6)."""
+    first, second = await roster.team(), await roster.team()
+    team = f"orgUnits/{uuid.uuid4()}"
+    await _unit(roster, "org_unit.created", team, [first, team], "UTC")
+    await _unit(roster, "org_unit.updated", team, [first, team], "Europe/Berlin")
+    moved = org_unit_pb2.OrgUnit(
+        name=team, display_name=team, time_zone="Europe/Berlin", parent=second, path=[second, team]
+    )
+    await roster.publish(
+        "org_unit.moved",
+        team,
+        events_pb2.OrgUnitMovedEvent(org_unit=moved, old_path=[first, team], new_path=[second, team]),
+    )
+    await _unit(roster, "org_unit.created", team, [first, team], "UTC")  # the late copy
+    await roster.settle()
+    assert await _team_row(roster, team) == (f"/{_id(second)}/{_id(team)}/", "Europe/Berlin")
+
+
+async def test_a_change_to_a_team_before_its_creation_waits_for_it(roster: Roster) -> None:
+    """The team's creation lost and re-published after its change: the change is applied after
+    it, instead of being overwritten by the creation's first version."""
+    department = await roster.team()
+    await roster.settle()
+    team = f"orgUnits/{uuid.uuid4()}"
+    await _unit(roster, "org_unit.updated", team, [department, team], "Europe/Berlin")
+    await asyncio.sleep(0.1)  # tried and held
+    await _unit(roster, "org_unit.created", team, [department, team], "UTC")
+    await roster.settle()
+    assert await _team_row(roster, team) == (f"/{_id(department)}/{_id(team)}/", "Europe/Berlin")

@@ -67,10 +67,6 @@ def _upsert(connection: Connection, table: Table, values: dict[str, Any]) -> Non
     )
 
 
-def _path(names: Any) -> str:
-    return "/" + "/".join(_id(n) for n in names) + "/"
-
-
 # --- roster: the org view, effective-dated ---
 
 
@@ -79,21 +75,10 @@ def apply_roster(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Mes
     c = unit.connection
     kind = envelope.type.removeprefix("cadre.roster.v1.")
     p: Any = payload
-    if kind in ("org_unit.created", "org_unit.updated"):
+    if kind.startswith("org_unit."):
+        # Created only if absent, paths in step with the authority copy's (R6).
         o = p.org_unit
-        _upsert(
-            c,
-            org_units,
-            {"id": _id(o.name), "path": _path(o.path), "site": o.site, "time_zone": o.time_zone or "UTC"},
-        )
-    elif kind == "org_unit.moved":
-        old, new = _path(p.old_path), _path(p.new_path)
-        for row in c.execute(
-            select(org_units.c.id, org_units.c.path).where(org_units.c.path.startswith(old))
-        ):
-            c.execute(
-                update(org_units).where(org_units.c.id == row.id).values(path=new + row.path[len(old) :])
-            )
+        projection.copy_org_unit(c, kind, p, org_units, {"site": o.site, "time_zone": o.time_zone or "UTC"})
     elif kind == "employee.hired":
         # The hire is the person's first version: a copy arriving after a role change, a
         # transfer or a termination (re-published by reconciliation, replayed) changes

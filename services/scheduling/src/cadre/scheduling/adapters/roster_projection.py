@@ -9,6 +9,8 @@ keyed by the event's own facts, so a redelivered event changes nothing.
 The hire is the person's first version and only ever inserts; `employee.updated` applies only
 a version newer than the one held; a change arriving before the hire is retried until the hire
 is in (`authority.apply` raises `NotYetKnown`, and the hire passes it: `OPENING_TYPES`) (R6).
+Teams likewise: the creation only inserts, a change or a move before it waits for it, and paths
+follow the authority copy's tree (`authority.copy_org_unit`).
 """
 
 from __future__ import annotations
@@ -47,10 +49,6 @@ def _id(name: str) -> str:
 
 def _date(value: Any) -> date | None:
     return date(value.year, value.month, value.day) if value.year else None
-
-
-def _path(names: Any) -> str:
-    return "/" + "/".join(_id(n) for n in names) + "/"
 
 
 def _contract(c: Any) -> str:
@@ -108,14 +106,9 @@ def apply(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -
     c = unit.connection
     kind = envelope.type.removeprefix(PREFIX)
     p: Any = payload
-    if kind in ("org_unit.created", "org_unit.updated"):
-        u = p.org_unit
-        values = {"path": _path(u.path), "time_zone": u.time_zone or "UTC"}
-        upsert(c, teams, {"id": _id(u.name), **values})
-    elif kind == "org_unit.moved":
-        old, new = _path(p.old_path), _path(p.new_path)
-        for row in c.execute(select(teams.c.id, teams.c.path).where(teams.c.path.startswith(old))).all():
-            c.execute(update(teams).where(teams.c.id == row.id).values(path=new + row.path[len(old) :]))
+    if kind.startswith("org_unit."):
+        # Created only if absent, paths in step with the authority copy's (R6).
+        authority.copy_org_unit(c, kind, p, teams, {"time_zone": p.org_unit.time_zone or "UTC"})
     elif kind == "employee.hired":
         # Roster's version 1 of the person: a copy arriving after later changes (re-published
         # by reconciliation, replayed) leaves them, rather than putting the person back to

@@ -90,22 +90,9 @@ def apply_roster(unit: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Mes
     c = unit.connection
     kind = envelope.type.removeprefix("cadre.roster.v1.")
     p: Any = payload
-    if kind in ("org_unit.created", "org_unit.updated"):
-        path = "/" + "/".join(_id(n) for n in p.org_unit.path) + "/"
-        _upsert(
-            c,
-            known_teams,
-            {"id": _id(p.org_unit.name), "time_zone": p.org_unit.time_zone or "UTC", "path": path},
-        )
-    elif kind == "org_unit.moved":
-        old = "/" + "/".join(_id(n) for n in p.old_path) + "/"
-        new = "/" + "/".join(_id(n) for n in p.new_path) + "/"
-        for row in c.execute(
-            select(known_teams.c.id, known_teams.c.path).where(known_teams.c.path.startswith(old))
-        ):
-            c.execute(
-                update(known_teams).where(known_teams.c.id == row.id).values(path=new + row.path[len(old) :])
-            )
+    if kind.startswith("org_unit."):
+        # Created only if absent, paths in step with the authority copy's (R6).
+        authority.copy_org_unit(c, kind, p, known_teams, {"time_zone": p.org_unit.time_zone or "UTC"})
     elif kind == "employee.hired":
         # The hire is the record's first version (roster's version 1): a copy arriving after
         # later events of the person (re-published by reconciliation, replayed) changes
