@@ -7,8 +7,9 @@ roster projection, checks scope before existence, and runs its use case in one t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 from google.longrunning import operations_pb2
@@ -45,6 +46,27 @@ from cadre.scheduling.v1 import (
 pb = scheduling_service_pb2
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True)
+class _Child(Generic[M]):
+    """A child resource the verbs act on: where its name lives and how it goes out."""
+
+    collection: str
+    child: str
+    parent_key: str
+    child_key: str
+    message: type[M]
+    to_proto: Callable[[Any], M]
+
+
+LEAVE = _Child(
+    w.EMPLOYEES, "leaveRequests", "employee_id", "request_id", leave_pb2.LeaveRequest, w.leave_to_proto
+)
+SWAP = _Child(w.ORG_UNITS, "shiftSwaps", "org_unit_id", "swap_id", swap_pb2.ShiftSwap, w.swap_to_proto)
+OFFER = _Child(
+    w.ORG_UNITS, "overtimeOffers", "org_unit_id", "offer_id", overtime_pb2.OvertimeOffer, w.offer_to_proto
+)
 SERVICE = pb.DESCRIPTOR.services_by_name["SchedulingService"].full_name
 SCHEDULES_PAGE = {"default": 20, "maximum": 100}
 
@@ -92,6 +114,26 @@ class WorkforceRpcs:
         now = self._clock()
         found = await self._looking(lambda x: lister(x, after, limit + 1, now))
         return paging.trim_page(list(found), limit, lambda item: (item.id,), filters)
+
+    async def _change(
+        self,
+        verb: str,
+        request: Any,
+        kind: _Child[M],
+        case: Callable[..., Any],
+        *,
+        versioned: bool = True,
+    ) -> M:
+        """A verb on one child resource (approve, reject, cancel, accept, withdraw): its name
+        parsed, the etag as the expected version where the verb takes one, once per request id."""
+        parent_id, child_id = w.child(request.name, kind.collection, kind.child, "name")
+        keys: dict[str, object] = {kind.parent_key: parent_id, kind.child_key: child_id}
+        if versioned:
+            keys["expected_version"] = w.version_from_etag(request.etag, "etag")
+        now = self._clock()
+        return await self._once(
+            verb, request, kind.message, lambda x: kind.to_proto(case(x, **keys, now=now))
+        )
 
     async def _once(
         self, method: str, request: Any, response_type: type[M], work: Callable[[SqlWorkforce], M]
@@ -449,33 +491,20 @@ class WorkforceRpcs:
             leave_requests=[w.leave_to_proto(r) for r in page], next_page_token=token
         )
 
-    async def _leave_verb(self, verb: str, request: Any, case: Callable[..., Any]) -> leave_pb2.LeaveRequest:
-        employee_id, request_id = w.child(request.name, w.EMPLOYEES, "leaveRequests", "name")
-        expected = w.version_from_etag(request.etag, "etag")
-        now = self._clock()
-        return await self._once(
-            verb,
-            request,
-            leave_pb2.LeaveRequest,
-            lambda x: w.leave_to_proto(
-                case(x, employee_id=employee_id, request_id=request_id, expected_version=expected, now=now)
-            ),
-        )
-
     async def ApproveLeaveRequest(
         self, request: pb.ApproveLeaveRequestRequest, context: grpc.aio.ServicerContext
     ) -> leave_pb2.LeaveRequest:
-        return await self._leave_verb("ApproveLeaveRequest", request, leave_cases.approve_leave)
+        return await self._change("ApproveLeaveRequest", request, LEAVE, leave_cases.approve_leave)
 
     async def RejectLeaveRequest(
         self, request: pb.RejectLeaveRequestRequest, context: grpc.aio.ServicerContext
     ) -> leave_pb2.LeaveRequest:
-        return await self._leave_verb("RejectLeaveRequest", request, leave_cases.reject_leave)
+        return await self._change("RejectLeaveRequest", request, LEAVE, leave_cases.reject_leave)
 
     async def CancelLeaveRequest(
         self, request: pb.CancelLeaveRequestRequest, context: grpc.aio.ServicerContext
     ) -> leave_pb2.LeaveRequest:
-        return await self._leave_verb("CancelLeaveRequest", request, leave_cases.cancel_leave)
+        return await self._change("CancelLeaveRequest", request, LEAVE, leave_cases.cancel_leave)
 
     async def UpdateLeaveBalance(
         self, request: pb.UpdateLeaveBalanceRequest, context: grpc.aio.ServicerContext
@@ -558,7 +587,7 @@ class WorkforceRpcs:
     async def ApproveShiftSwap(
         self, request: pb.ApproveShiftSwapRequest, context: grpc.aio.ServicerContext
     ) -> swap_pb2.ShiftSwap:
-        return await self._swap_verb("ApproveShiftSwap", request, swap_cases.approve_swap)
+        return await self._change("ApproveShiftSwap", request, SWAP, swap_cases.approve_swap)
 
     async def ListShiftSwaps(
         self, request: pb.ListShiftSwapsRequest, context: grpc.aio.ServicerContext
@@ -587,28 +616,15 @@ class WorkforceRpcs:
             shift_swaps=[w.swap_to_proto(s) for s in page], next_page_token=token
         )
 
-    async def _swap_verb(self, verb: str, request: Any, case: Callable[..., Any]) -> swap_pb2.ShiftSwap:
-        unit_id, swap_id = w.child(request.name, w.ORG_UNITS, "shiftSwaps", "name")
-        expected = w.version_from_etag(request.etag, "etag")
-        now = self._clock()
-        return await self._once(
-            verb,
-            request,
-            swap_pb2.ShiftSwap,
-            lambda x: w.swap_to_proto(
-                case(x, org_unit_id=unit_id, swap_id=swap_id, expected_version=expected, now=now)
-            ),
-        )
-
     async def RejectShiftSwap(
         self, request: pb.RejectShiftSwapRequest, context: grpc.aio.ServicerContext
     ) -> swap_pb2.ShiftSwap:
-        return await self._swap_verb("RejectShiftSwap", request, swap_cases.reject_swap)
+        return await self._change("RejectShiftSwap", request, SWAP, swap_cases.reject_swap)
 
     async def CancelShiftSwap(
         self, request: pb.CancelShiftSwapRequest, context: grpc.aio.ServicerContext
     ) -> swap_pb2.ShiftSwap:
-        return await self._swap_verb("CancelShiftSwap", request, swap_cases.cancel_swap)
+        return await self._change("CancelShiftSwap", request, SWAP, swap_cases.cancel_swap)
 
     # ------------------------------------------------------------ overtime
 
@@ -654,15 +670,8 @@ class WorkforceRpcs:
     async def AcceptOvertimeOffer(
         self, request: pb.AcceptOvertimeOfferRequest, context: grpc.aio.ServicerContext
     ) -> overtime_pb2.OvertimeOffer:
-        unit_id, offer_id = w.child(request.name, w.ORG_UNITS, "overtimeOffers", "name")
-        now = self._clock()
-        return await self._once(
-            "AcceptOvertimeOffer",
-            request,
-            overtime_pb2.OvertimeOffer,
-            lambda x: w.offer_to_proto(
-                overtime_cases.accept_offer(x, org_unit_id=unit_id, offer_id=offer_id, now=now)
-            ),
+        return await self._change(
+            "AcceptOvertimeOffer", request, OFFER, overtime_cases.accept_offer, versioned=False
         )
 
     async def ListOvertimeOffers(
@@ -684,19 +693,7 @@ class WorkforceRpcs:
     async def WithdrawOvertimeOffer(
         self, request: pb.WithdrawOvertimeOfferRequest, context: grpc.aio.ServicerContext
     ) -> overtime_pb2.OvertimeOffer:
-        unit_id, offer_id = w.child(request.name, w.ORG_UNITS, "overtimeOffers", "name")
-        expected = w.version_from_etag(request.etag, "etag")
-        now = self._clock()
-        return await self._once(
-            "WithdrawOvertimeOffer",
-            request,
-            overtime_pb2.OvertimeOffer,
-            lambda x: w.offer_to_proto(
-                overtime_cases.withdraw_offer(
-                    x, org_unit_id=unit_id, offer_id=offer_id, expected_version=expected, now=now
-                )
-            ),
-        )
+        return await self._change("WithdrawOvertimeOffer", request, OFFER, overtime_cases.withdraw_offer)
 
     # ------------------------------------------------------------ agent states
 
