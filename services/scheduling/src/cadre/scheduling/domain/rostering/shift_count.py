@@ -72,7 +72,7 @@ def add_coverage(
     caps: Sequence[int],
     *,
     queues: Sequence[int] | None = None,
-    intervals: range | None = None,
+    intervals: Sequence[int] | None = None,
 ) -> CoverageLayer:
     """Coverage, under/over per interval and break counts for the given pattern counts
     (only for ``queues`` and ``intervals`` when given: one component of the problem)."""
@@ -310,18 +310,14 @@ def plan_shift_counts(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         answers = list(pool.map(solve, blocks))
-    values = [0] * len(catalog.patterns)
-    for answer in answers:
-        for p, v in answer.values.items():
-            values[p] = v
+    values = _pattern_values(answers, len(catalog.patterns))
     if not all(limit.holds(values) for limit in limits):
         joint_share = budget * JOINT_SHARE
         deadline = min(started + budget, time.monotonic() + joint_share)
-        joint = _plan_region(catalog, caps, blocks, limits, params, deadline, joint_share, workers=workers)
-        answers = [joint]
-        values = [0] * len(catalog.patterns)
-        for p, v in joint.values.items():
-            values[p] = v
+        answers = [
+            _plan_region(catalog, caps, blocks, limits, params, deadline, joint_share, workers=workers)
+        ]
+        values = _pattern_values(answers, len(catalog.patterns))
     keyed: dict[tuple[str, int, str, int], int] = {}
     for pattern in catalog.patterns:
         if values[pattern.index]:
@@ -342,6 +338,14 @@ def plan_shift_counts(
         over=sum(a.over for a in answers),
         wall_seconds=time.monotonic() - started,
     )
+
+
+def _pattern_values(answers: Sequence[_Answer], patterns: int) -> list[int]:
+    values = [0] * patterns
+    for answer in answers:
+        for p, v in answer.values.items():
+            values[p] = v
+    return values
 
 
 @dataclass(frozen=True)
@@ -376,20 +380,10 @@ def _plan_region(
     for p in catalog.patterns:
         if (p.queue, p.day) in cells and caps[p.index]:
             counts[p.index] = model.new_int_var(0, caps[p.index], f"count_{p.index}")
+    # a region is whole queues by whole days: one block, or all of them
     days = sorted({d for _, d in cells})
-    intervals = range(days[0] * per_day, (days[-1] + 1) * per_day) if len(region) > 1 else None
-    if intervals is None:
-        queue, block_days = region[0]
-        layer = add_coverage(
-            model,
-            catalog,
-            counts,
-            caps,
-            queues=[queue],
-            intervals=[i for d in sorted(block_days) for i in range(d * per_day, (d + 1) * per_day)],  # type: ignore[arg-type]
-        )
-    else:
-        layer = add_coverage(model, catalog, counts, caps, queues=queues, intervals=intervals)
+    intervals = [i for d in days for i in range(d * per_day, (d + 1) * per_day)]
+    layer = add_coverage(model, catalog, counts, caps, queues=queues, intervals=intervals)
     for limit in limits:
         terms = [
             (counts[p], k)
