@@ -27,7 +27,6 @@ from cadre.scheduling.v1 import (
     swap_pb2,
 )
 from services.scheduling.tests.integration.test_workforce_api import (
-    REST_MINUTES,
     TZ,
     WEEK_START,
     Platform,
@@ -47,6 +46,7 @@ pb = scheduling_service_pb2
 Swap, Offer = swap_pb2.ShiftSwap, overtime_pb2.OvertimeOffer
 PUBLISHED = "cadre.scheduling.v1.schedule.published"
 AGENTS = ("ana", "ben", "cai", "dan", "eva", "fay")  # team a's
+BOUNDARY_REST_MINUTES = 15 * 60
 
 
 def _date(day: date) -> date_pb2.Date:
@@ -167,8 +167,11 @@ async def test_a_swap_across_two_published_weeks_publishes_both_and_keeps_rest_o
     p = platform
     # On the first week's Sunday everyone may only work late, and everyone may work 48 hours a
     # week (the engine still plans five working days, so a sixth shift from a swap between the
-    # weeks stays within the contract). Whoever is off that Sunday and works early on the Monday
-    # after, in the next week's schedule, cannot take a colleague's Sunday: too little rest.
+    # weeks stays within the contract). With 15 hours' rest, a late shift (ending 20:00 or
+    # later) and a day shift the next morning (starting 10:00 at the latest) never go together,
+    # so whoever works a day shift on the Monday after, in the next week's schedule, was off
+    # that Sunday and cannot take a colleague's Sunday: too little rest. This holds whatever
+    # schedules the engine finds, as long as someone works the Monday morning.
     sunday = WEEK_START + timedelta(days=6)
     for who in AGENTS:
         await _update_employee(
@@ -177,7 +180,7 @@ async def test_a_swap_across_two_published_weeks_publishes_both_and_keeps_rest_o
             availability_exceptions=[_late_only(sunday)],
             contract=employee_pb2.Contract(
                 max_weekly_minutes=6 * 480,
-                min_rest_minutes=REST_MINUTES,
+                min_rest_minutes=BOUNDARY_REST_MINUTES,
                 max_consecutive_days=6,
                 days_off_per_week=2,
             ),
@@ -189,7 +192,7 @@ async def test_a_swap_across_two_published_weeks_publishes_both_and_keeps_rest_o
     schedule_of = {(s.employee, s.start_time.seconds): w.name for w in (week_1, week_2) for s in w.shifts}
     shifts = [*week_1.shifts, *week_2.shifts]
     days = {(s.employee, _local_day(s)) for s in shifts}
-    rest = REST_MINUTES * 60
+    rest = BOUNDARY_REST_MINUTES * 60
 
     def home(s: Any) -> str:
         return schedule_of[(s.employee, s.start_time.seconds)]
